@@ -1,0 +1,51 @@
+// The C ABI boundary: runs engine code, turns every exception into a result
+// code plus the thread's last-error text, and lets nothing unwind into C.
+#pragma once
+
+#include "core/error.hpp"
+#include "last_error.hpp"
+#include "netshm.h"
+
+#include <cerrno>
+#include <new>
+#include <string>
+
+namespace netshm::capi {
+
+// Runs `body` (which returns an int result, or void for NETSHM_OK).
+template <class Body>
+int guarded(Body &&body) noexcept
+{
+    try {
+        if constexpr (std::is_void_v<decltype(body())>) {
+            body();
+            return NETSHM_OK;
+        } else {
+            return body();
+        }
+    } catch (const core::error &e) {
+        int rc = static_cast<int>(e.code());
+        set_last_error(e.what(), e.sys_errno());
+        if (e.sys_errno() != 0)
+            errno = e.sys_errno();
+        return rc;
+    } catch (const std::bad_alloc &) {
+        set_last_error("out of memory", 0);
+        return NETSHM_ENOMEM;
+    } catch (const std::exception &e) {
+        set_last_error(std::string("internal error: ") + e.what(), 0);
+        return NETSHM_EINVAL;
+    } catch (...) {
+        set_last_error("internal error: unknown exception", 0);
+        return NETSHM_EINVAL;
+    }
+}
+
+// Fails with NETSHM_EINVAL naming the argument when `pointer` is NULL.
+inline void require(const void *pointer, const char *function, const char *argument)
+{
+    if (pointer == nullptr)
+        core::throw_invalid(std::string(function) + ": " + argument + " is NULL");
+}
+
+} // namespace netshm::capi

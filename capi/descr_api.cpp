@@ -1,0 +1,107 @@
+// The C ABI of shared-memory objects: open, create, name, close, unlink, chmod, chown.
+#include "boundary.hpp"
+#include "handles.hpp"
+#include "netshm.h"
+
+#include <string>
+
+using netshm::capi::guarded;
+using netshm::capi::require;
+using netshm::core::shm_kind;
+using netshm::core::shm_object;
+
+namespace {
+
+shm_kind kind_of(netshm_type type)
+{
+    if (type != NETSHM_TYPE_FILE && type != NETSHM_TYPE_POSIX)
+        netshm::core::throw_invalid("unknown object type " + std::to_string(static_cast<int>(type)));
+    return static_cast<shm_kind>(type);
+}
+
+void hand_out(std::shared_ptr<shm_object> object, netshm_descr **out)
+{
+    *out = new netshm_descr{std::move(object)};
+}
+
+} // namespace
+
+extern "C" {
+
+unsigned netshm_supported_types(void)
+{
+    return (1u << NETSHM_TYPE_FILE) | (1u << NETSHM_TYPE_POSIX);
+}
+
+netshm_locking netshm_best_locking_method(netshm_type type)
+{
+    (void)type;
+    return NETSHM_RECORD_LOCKING;
+}
+
+int netshm_open(netshm_type type, const char *name, int oflags, unsigned mode, netshm_descr **out)
+{
+    return guarded([&] {
+        require(out, "netshm_open", "out");
+        *out = nullptr;
+        require(name, "netshm_open", "name");
+        hand_out(shm_object::open(kind_of(type), name, oflags, mode), out);
+    });
+}
+
+int netshm_create_unique(netshm_type type, const char *name_template, unsigned mode,
+                         netshm_descr **out)
+{
+    return guarded([&] {
+        require(out, "netshm_create_unique", "out");
+        *out = nullptr;
+        require(name_template, "netshm_create_unique", "name_template");
+        hand_out(shm_object::create_unique(kind_of(type), name_template, mode), out);
+    });
+}
+
+const char *netshm_name(const netshm_descr *descr)
+{
+    return descr != nullptr ? descr->object->name().c_str() : nullptr;
+}
+
+netshm_type netshm_descr_type(const netshm_descr *descr)
+{
+    return descr != nullptr ? static_cast<netshm_type>(descr->object->kind())
+                            : static_cast<netshm_type>(0);
+}
+
+int netshm_close(netshm_descr *descr)
+{
+    return guarded([&] {
+        require(descr, "netshm_close", "descr");
+        std::unique_ptr<netshm_descr> owned(descr);
+        owned->object->close();
+    });
+}
+
+int netshm_unlink(netshm_type type, const char *name)
+{
+    return guarded([&] {
+        require(name, "netshm_unlink", "name");
+        shm_object::unlink(kind_of(type), name);
+    });
+}
+
+int netshm_chmod(netshm_descr *descr, unsigned mode)
+{
+    return guarded([&] {
+        require(descr, "netshm_chmod", "descr");
+        descr->object->chmod(mode);
+    });
+}
+
+int netshm_chown(netshm_descr *descr, long uid, long gid)
+{
+    return guarded([&] {
+        require(descr, "netshm_chown", "descr");
+        descr->object->chown(uid, gid);
+    });
+}
+
+} // extern "C"

@@ -1,0 +1,10 @@
+// What the opaque C handles hold.
+#pragma once
+
+#include "shm/shm_object.hpp"
+
+#include <memory>
+
+struct netshm_descr {
+    std::shared_ptr<netshm::core::shm_object> object;
+};

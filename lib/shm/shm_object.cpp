@@ -1,0 +1,180 @@
+#include "shm/shm_object.hpp"
+
+#include "core/error.hpp"
+#include "shm/random_name.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace netshm::core {
+namespace {
+
+constexpr int accepted_flags = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC;
+constexpr unsigned max_mode = 07777;
+constexpr int unique_name_attempts = 1000;
+
+const char *open_verb(shm_kind kind)
+{
+    return kind == shm_kind::posix ? "shm_open" : "open";
+}
+
+void validate_kind(shm_kind kind)
+{
+    if (kind != shm_kind::file && kind != shm_kind::posix)
+        throw_invalid("unknown object type " + std::to_string(static_cast<int>(kind)));
+}
+
+void validate_open_arguments(std::string_view name, int oflags, unsigned mode)
+{
+    if ((oflags & ~accepted_flags) != 0)
+        throw_invalid("open " + std::string(name) +
+                      ": unsupported open flags (only O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC)");
+    int access = oflags & O_ACCMODE;
+    if (access != O_RDONLY && access != O_RDWR)
+        throw_invalid("open " + std::string(name) + ": access mode must be O_RDONLY or O_RDWR");
+    if (mode > max_mode)
+        throw_invalid("open " + std::string(name) + ": mode " + std::to_string(mode) +
+                      " has bits outside 07777");
+}
+
+int open_descriptor(shm_kind kind, const std::string &name, int oflags, unsigned mode)
+{
+    for (;;) {
+        int fd = kind == shm_kind::posix
+                     ? ::shm_open(name.c_str(), oflags | O_CLOEXEC, static_cast<mode_t>(mode))
+                     : ::open(name.c_str(), oflags | O_CLOEXEC, static_cast<mode_t>(mode));
+        if (fd >= 0)
+            return fd;
+        if (errno != EINTR)
+            throw_system(errno, open_verb(kind), name);
+    }
+}
+
+} // namespace
+
+void validate_name(shm_kind kind, std::string_view name)
+{
+    validate_kind(kind);
+    if (name.empty())
+        throw_invalid("the object name is empty");
+    if (name.find('\0') != std::string_view::npos)
+        throw_invalid("the object name contains a NUL byte");
+    if (kind == shm_kind::posix) {
+        if (name.front() != '/' || name.size() < 2)
+            throw_invalid("POSIX object name \"" + std::string(name) +
+                          "\" must be '/' followed by at least one character");
+        if (name.find('/', 1) != std::string_view::npos)
+            throw_invalid("POSIX object name \"" + std::string(name) +
+                          "\" must not contain a '/' after the first character");
+        if (name.size() - 1 > NAME_MAX)
+            throw_invalid("POSIX object name \"" + std::string(name) + "\" is longer than " +
+                          std::to_string(NAME_MAX) + " characters");
+    }
+}
+
+std::shared_ptr<shm_object> shm_object::open(shm_kind kind, std::string_view name, int oflags,
+                                             unsigned mode)
+{
+    validate_name(kind, name);
+    validate_open_arguments(name, oflags, mode);
+    std::string owned(name);
+    int fd = open_descriptor(kind, owned, oflags, mode);
+    bool writable = (oflags & O_ACCMODE) == O_RDWR;
+    return std::shared_ptr<shm_object>(new shm_object(kind, std::move(owned), fd, writable));
+}
+
+std::shared_ptr<shm_object> shm_object::create_unique(shm_kind kind, std::string_view name_template,
+                                                      unsigned mode)
+{
+    validate_name(kind, name_template);
+    validate_open_arguments(name_template, O_RDWR, mode);
+    random_name_generator generator;
+    std::string candidate(name_template);
+    for (int attempt = 0; attempt < unique_name_attempts; ++attempt) {
+        generator.fill_placeholders(name_template, candidate);
+        try {
+            return open(kind, candidate, O_RDWR | O_CREAT | O_EXCL, mode);
+        } catch (const error &e) {
+            if (e.code() != errc::exists)
+                throw;
+        }
+    }
+    throw error(errc::exists, "create_unique " + std::string(name_template) + ": no free name after " +
+                                  std::to_string(unique_name_attempts) + " attempts");
+}
+
+void shm_object::unlink(shm_kind kind, std::string_view name)
+{
+    validate_name(kind, name);
+    std::string owned(name);
+    int rc = kind == shm_kind::posix ? ::shm_unlink(owned.c_str()) : ::unlink(owned.c_str());
+    if (rc != 0)
+        throw_system(errno, kind == shm_kind::posix ? "shm_unlink" : "unlink", owned);
+}
+
+shm_object::~shm_object()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+int shm_object::fd() const
+{
+    if (fd_ < 0)
+        throw error(errc::closed, "object " + name_ + " is closed");
+    return fd_;
+}
+
+void shm_object::close()
+{
+    if (fd_ < 0)
+        return;
+    int fd = fd_;
+    fd_ = -1;
+    // close(2) releases the descriptor even when it reports EINTR: never retry.
+    if (::close(fd) != 0 && errno != EINTR)
+        throw_system(errno, "close", name_);
+}
+
+void shm_object::chmod(unsigned mode)
+{
+    if (mode > max_mode)
+        throw_invalid("chmod " + name_ + ": mode " + std::to_string(mode) + " has bits outside 07777");
+    if (::fchmod(fd(), static_cast<mode_t>(mode)) != 0)
+        throw_system(errno, "chmod", name_);
+}
+
+void shm_object::chown(long uid, long gid)
+{
+    auto valid_id = [](long id) { return id == -1 || (id >= 0 && id < static_cast<long>(UINT32_MAX)); };
+    if (!valid_id(uid) || !valid_id(gid))
+        throw_invalid("chown " + name_ + ": user and group ids must be -1 or between 0 and 2^32-2");
+    if (::fchown(fd(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
+        throw_system(errno, "chown", name_);
+}
+
+std::uint64_t shm_object::size() const
+{
+    struct stat st;
+    if (::fstat(fd(), &st) != 0)
+        throw_system(errno, "fstat", name_);
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+void shm_object::grow_to(std::uint64_t bytes)
+{
+    if (bytes > static_cast<std::uint64_t>(INT64_MAX))
+        throw error(errc::too_big, "grow " + name_ + ": size out of range");
+    int rc;
+    do
+        rc = ::posix_fallocate(fd(), 0, static_cast<off_t>(bytes));
+    while (rc == EINTR);
+    if (rc != 0)
+        throw_system(rc, "grow " + name_ + " to", std::to_string(bytes) + " bytes");
+}
+
+} // namespace netshm::core
