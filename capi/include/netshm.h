@@ -185,6 +185,168 @@ NETSHM_API int netshm_chmod(netshm_descr *descr, unsigned mode);
  */
 NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
 
+/* ----------------------------------------------------------------- tables */
+
+/**
+ * Starts managing an open object as a table.
+ *
+ * An empty object is initialised with a new table; a non-empty one must hold a
+ * valid table.  Creating a table in an empty object and re-initialising happen
+ * under the descriptor page's write lock (with NETSHM_RECORD_LOCKING).
+ *
+ * @param descr    the object; it must stay open while the table is used.
+ * @param locking  NETSHM_NO_LOCKING or NETSHM_RECORD_LOCKING.
+ * @param pagesize page size in bytes: at least 160 and a multiple of 4; 0 means
+ *                 the existing table's own page size, or 256 for a new table.
+ * @param init     < 0: keep the existing table.  >= 0: re-initialise the table
+ *                 (deleting every binding), sized for about this many keys.
+ *                 Re-initialising zeroes the pages past the new table and never
+ *                 shrinks the object.
+ * @param[out] out the table, released with netshm_table_close().
+ * @return NETSHM_OK; NETSHM_EINVAL (bad argument, or pagesize differs from the
+ *         table's: the message names the real page size); NETSHM_ECORRUPT (not a
+ *         valid table); NETSHM_EREADONLY (the object is empty or init >= 0 but it
+ *         was opened O_RDONLY); NETSHM_ECLOSED; NETSHM_ESYS (e.g. ENOSPC);
+ *         NETSHM_EDEADLK; NETSHM_ETOOBIG; NETSHM_ENOMEM.
+ *
+ * A descriptor opened O_RDONLY gives a read-only table: reads work, every write
+ * returns NETSHM_EREADONLY.
+ */
+NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsigned pagesize,
+                             long long init, netshm_table **out);
+
+/**
+ * Unmaps the table and frees the handle; the descriptor stays open.
+ * @return NETSHM_OK; NETSHM_EINVAL for NULL or inside a group.
+ */
+NETSHM_API int netshm_table_close(netshm_table *table);
+
+/**
+ * Runs fn(table, ctx) as a group: the locks of the operations inside are kept
+ * until the group ends, so no other process interferes with the sequence (no
+ * rollback: this is not a transaction).  Groups nest.  Returns what fn returned
+ * (a negative value passes through), or an error from ending the group.
+ */
+NETSHM_API int netshm_group(netshm_table *table, int (*fn)(netshm_table *table, void *ctx),
+                            void *ctx);
+/** Begins a group (see netshm_group); pair with netshm_group_end on the same thread. */
+NETSHM_API int netshm_group_begin(netshm_table *table);
+/** Ends a group; the outermost end releases every lock the group kept. */
+NETSHM_API int netshm_group_end(netshm_table *table);
+
+/**
+ * Adds a binding of key to value[0..len); older bindings of key stay, hidden.
+ * value may be NULL when len is 0.
+ * @return NETSHM_OK; NETSHM_EINVAL; NETSHM_ETOOBIG (len > INT32_MAX, or the table
+ *         cannot grow further); NETSHM_EREADONLY; NETSHM_ESELFLOCKED (from a
+ *         callback of this table); NETSHM_ECORRUPT; NETSHM_ESYS (e.g. ENOSPC);
+ *         NETSHM_EDEADLK; NETSHM_ECLOSED; NETSHM_ENOMEM.
+ */
+NETSHM_API int netshm_add(netshm_table *table, int32_t key, const int32_t *value, size_t len);
+
+/**
+ * Replaces the newest binding of key (adds one if key is unbound).  Space for the
+ * new value is reserved first: on failure the old binding is still there.
+ * @return as netshm_add().
+ */
+NETSHM_API int netshm_replace(netshm_table *table, int32_t key, const int32_t *value, size_t len);
+
+/**
+ * Removes the newest binding of key, making the previous one visible.  Removing
+ * an unbound key does nothing and succeeds.
+ * @return NETSHM_OK; NETSHM_EREADONLY; NETSHM_ESELFLOCKED; NETSHM_ECORRUPT;
+ *         NETSHM_EDEADLK; NETSHM_ECLOSED; NETSHM_ESYS.
+ */
+NETSHM_API int netshm_remove(netshm_table *table, int32_t key);
+
+/** 1 if key is bound, 0 if not, or a negative error (NETSHM_ECORRUPT, ...). */
+NETSHM_API int netshm_mem(netshm_table *table, int32_t key);
+
+/**
+ * Copies the newest binding of key into memory allocated by the library.
+ * @param[out] value the value (non-NULL even when empty), freed with netshm_free().
+ * @param[out] len   its length in words.
+ * @return NETSHM_OK; NETSHM_ENOTFOUND; NETSHM_ECORRUPT; NETSHM_ENOMEM; ...
+ */
+NETSHM_API int netshm_find(netshm_table *table, int32_t key, int32_t **value, size_t *len);
+
+/**
+ * Copies the newest binding of key into buf[0..cap).
+ * @param[out] len the value's length.  When cap is too small nothing is copied,
+ *                 NETSHM_ETOOBIG is returned and *len is the length needed.
+ * @return NETSHM_OK; NETSHM_ENOTFOUND; NETSHM_ETOOBIG; NETSHM_ECORRUPT; ...
+ */
+NETSHM_API int netshm_find_into(netshm_table *table, int32_t key, int32_t *buf, size_t cap,
+                                size_t *len);
+
+/** Frees memory returned by the library (netshm_find).  NULL is ignored. */
+NETSHM_API void netshm_free(void *memory);
+
+/**
+ * Calls fn for every binding of key, newest first, with the value copied out
+ * (the pointer is valid during the call only).  The table is read-locked while
+ * fn runs: modifying it from fn gives NETSHM_ESELFLOCKED; reading is allowed.
+ * @return NETSHM_OK (also when key is unbound); fn's negative value; an error.
+ */
+NETSHM_API int netshm_find_all(netshm_table *table, int32_t key,
+                               int (*fn)(const int32_t *value, size_t len, void *ctx), void *ctx);
+
+/**
+ * Calls fn once for every binding of the table, a key's bindings newest first;
+ * the order of keys is unspecified.  Locked as netshm_find_all().
+ */
+NETSHM_API int netshm_iter(netshm_table *table,
+                           int (*fn)(int32_t key, const int32_t *value, size_t len, void *ctx),
+                           void *ctx);
+
+/** Calls fn once for every bound key.  Locked as netshm_find_all(). */
+NETSHM_API int netshm_iter_keys(netshm_table *table, int (*fn)(int32_t key, void *ctx), void *ctx);
+
+/** The number of bindings (several bindings of one key count several times). */
+NETSHM_API int netshm_length(netshm_table *table, size_t *out);
+
+/** Answers of block callbacks. */
+enum {
+    NETSHM_CONTINUE = 0,       /**< go on with the next fragment */
+    NETSHM_NEXT = 1,           /**< skip to the next (older) binding */
+    NETSHM_BREAK = 2,          /**< stop */
+    NETSHM_REMOVE_BINDING = 3  /**< write_blocks: remove this binding when it ends */
+};
+/** Operations announced to netshm_write_blocks. */
+enum { NETSHM_OP_REMOVE_BINDING = 1u };
+
+/**
+ * Visits the bindings of key block by block, newest binding first: fn(frag, len)
+ * for each fragment of a binding's value, then fn(NULL, 0) at its end.  An empty
+ * value is one zero-length fragment with a non-NULL pointer.  Fragments point
+ * into the shared memory and are only read-locked: do not write through them.
+ * fn answers NETSHM_CONTINUE, NETSHM_NEXT, NETSHM_BREAK or a negative value.
+ */
+NETSHM_API int netshm_find_blocks(netshm_table *table, int32_t key,
+                                  int (*fn)(const int32_t *frag, size_t len, void *ctx),
+                                  void *ctx);
+
+/**
+ * Like netshm_find_blocks with writable, write-locked fragments.  fn may also
+ * answer NETSHM_REMOVE_BINDING if ops contains NETSHM_OP_REMOVE_BINDING (else
+ * NETSHM_EINVAL).  The last non-CONTINUE answer in a binding's sequence decides:
+ * once fn answered REMOVE_BINDING, the binding is removed when it ends (normally,
+ * by NEXT or by BREAK); a negative answer later in the same binding cancels that
+ * binding's removal (earlier bindings' removals stay).
+ */
+NETSHM_API int netshm_write_blocks(netshm_table *table, unsigned ops, int32_t key,
+                                   int (*fn)(int32_t *frag, size_t len, void *ctx), void *ctx);
+
+/** Writes every binding to fd as Netshm.dump prints it. */
+NETSHM_API int netshm_dump(netshm_table *table, int fd);
+
+/**
+ * The mapped object: *base points at page 0, *pages pages of *words_per_page
+ * words each.  Valid until the next call on this table (which may remap).
+ */
+NETSHM_API int netshm_memory(netshm_table *table, int32_t **base, size_t *pages,
+                             size_t *words_per_page);
+
 #ifdef __cplusplus
 }
 #endif
