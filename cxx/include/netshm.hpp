@@ -7,10 +7,19 @@
 
 #include <netshm.h>
 
+#include <array>
 #include <cerrno>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace netshm {
 
@@ -86,6 +95,40 @@ inline int check(int rc)
 [[noreturn]] inline void throw_closed()
 {
     throw error(NETSHM_ECLOSED, "the handle is closed or was moved from");
+}
+
+// What a trampoline returns when the user's callable threw: below the
+// library's own codes (-1..-99), so the library stops, releases its locks and
+// hands it back unchanged; the caller then rethrows the stored exception.
+inline constexpr int callback_threw = -100;
+
+// A user callable and the exception it threw, carried through the C ABI.
+template <class F>
+struct callback_context {
+    F &fn;
+    std::exception_ptr thrown{};
+};
+
+// Runs a call of the C API whose callbacks used `ctx`: rethrows what the user's
+// callable threw, else throws for a negative result code.
+template <class F>
+int finish(int rc, const callback_context<F> &ctx)
+{
+    if (ctx.thrown)
+        std::rethrow_exception(ctx.thrown);
+    return check(rc);
+}
+
+// Calls `body` and turns any exception into callback_threw.
+template <class F, class Body>
+int guard(callback_context<F> &ctx, Body &&body) noexcept
+{
+    try {
+        return body();
+    } catch (...) {
+        ctx.thrown = std::current_exception();
+        return callback_threw;
+    }
 }
 
 } // namespace detail
@@ -171,6 +214,325 @@ inline void unlink(shm_type type, const std::string &name)
 {
     detail::check(netshm_unlink(static_cast<netshm_type>(type), name.c_str()));
 }
+
+// ----------------------------------------------------------------- tables
+
+// Answers of block callables (find_blocks, write_blocks).
+enum class flow : int {
+    proceed = NETSHM_CONTINUE,              // go on with the next fragment
+    next = NETSHM_NEXT,                     // skip to the next (older) binding
+    stop = NETSHM_BREAK,                    // stop the whole operation
+    remove_binding = NETSHM_REMOVE_BINDING  // write_blocks: remove this binding
+};
+
+// Operations write_blocks must be told about before its callable may answer them.
+enum class ops : unsigned { none = 0, remove_binding = NETSHM_OP_REMOVE_BINDING };
+constexpr ops operator|(ops a, ops b) noexcept
+{
+    return static_cast<ops>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+
+// The mapped object (table::memory): valid until the next call on the table.
+struct memory_view {
+    std::span<int32_t> words;  // pages * words_per_page words, page 0 first
+    std::size_t pages;
+    std::size_t words_per_page;
+};
+
+// A table managed on an open descriptor, which must outlive it.  Move-only;
+// closed by the destructor.  A handle must not be used in a forked child.
+//
+// Callables given to the methods below may throw: the exception is carried
+// across the C ABI, the library releases every lock the call took, and the
+// exception is rethrown unchanged.  Callables of iter, iter_keys, fold,
+// find_blocks and write_blocks may read the table; modifying it throws
+// self_locked.  The callable of group may do anything.
+class table {
+public:
+    table() noexcept = default;
+    // Takes ownership of a handle obtained from the C API.
+    explicit table(netshm_table *handle) noexcept : handle_(handle) {}
+
+    // pagesize 0: the table's own page size, or 256 for a new table.
+    // init: re-initialise the table (deleting every binding), sized for about
+    // this many keys; without it an existing table is kept.
+    static table manage(descriptor &descr, locking lock, unsigned pagesize = 0,
+                        std::optional<long long> init = {})
+    {
+        if (!descr)
+            detail::throw_closed();
+        if (init && *init < 0)
+            throw invalid_argument(NETSHM_EINVAL, "manage: init must be >= 0");
+        netshm_table *handle = nullptr;
+        detail::check(netshm_manage(descr.handle(), static_cast<netshm_locking>(lock), pagesize,
+                                    init.value_or(-1), &handle));
+        return table(handle);
+    }
+
+    table(const table &) = delete;
+    table &operator=(const table &) = delete;
+    table(table &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    table &operator=(table &&other) noexcept
+    {
+        if (this != &other) {
+            release();
+            handle_ = std::exchange(other.handle_, nullptr);
+        }
+        return *this;
+    }
+    ~table() { release(); }
+
+    // Closes now and reports a failure (e.g. inside a group); closing twice
+    // does nothing.
+    void close()
+    {
+        if (handle_ != nullptr) {
+            detail::check(netshm_table_close(handle_));
+            handle_ = nullptr;
+        }
+    }
+
+    netshm_table *handle() const noexcept { return handle_; }
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+    // Adds a binding; older bindings of key stay, hidden.
+    void add(int32_t key, std::span<const int32_t> value)
+    {
+        detail::check(netshm_add(live(), key, value.data(), value.size()));
+    }
+    // Replaces the newest binding of key, or adds one.
+    void replace(int32_t key, std::span<const int32_t> value)
+    {
+        detail::check(netshm_replace(live(), key, value.data(), value.size()));
+    }
+    // Removes the newest binding of key (nothing if unbound).
+    void remove(int32_t key) { detail::check(netshm_remove(live(), key)); }
+    bool mem(int32_t key) { return detail::check(netshm_mem(live(), key)) != 0; }
+
+    // The newest binding of key; throws not_found.
+    std::vector<int32_t> find(int32_t key)
+    {
+        std::vector<int32_t> value;
+        if (int rc = fetch(key, value); rc != NETSHM_OK)
+            detail::throw_error(rc);
+        return value;
+    }
+    std::optional<std::vector<int32_t>> try_find(int32_t key)
+    {
+        std::vector<int32_t> value;
+        if (fetch(key, value) != NETSHM_OK)
+            return std::nullopt;
+        return value;
+    }
+    // Copies the newest binding of key into `out`, reusing its storage;
+    // false (out unchanged) if key is unbound.
+    bool find_into(int32_t key, std::vector<int32_t> &out) { return fetch(key, out) == NETSHM_OK; }
+
+    // Every binding of key, newest first.
+    std::vector<std::vector<int32_t>> find_all(int32_t key)
+    {
+        std::vector<std::vector<int32_t>> values;
+        auto collect = [&values](std::span<const int32_t> value) {
+            values.emplace_back(value.begin(), value.end());
+        };
+        detail::callback_context<decltype(collect)> ctx{collect};
+        detail::finish(netshm_find_all(live(), key, &value_trampoline<decltype(collect)>, &ctx), ctx);
+        return values;
+    }
+
+    // f(key, value) for every binding, a key's bindings newest first; the
+    // value span is valid during the call only.
+    template <class F>
+        requires std::invocable<F &, int32_t, std::span<const int32_t>>
+    void iter(F &&f)
+    {
+        detail::callback_context<std::remove_reference_t<F>> ctx{f};
+        detail::finish(netshm_iter(live(), &binding_trampoline<std::remove_reference_t<F>>, &ctx), ctx);
+    }
+
+    // f(key) once for every bound key.
+    template <class F>
+        requires std::invocable<F &, int32_t>
+    void iter_keys(F &&f)
+    {
+        detail::callback_context<std::remove_reference_t<F>> ctx{f};
+        detail::finish(netshm_iter_keys(live(), &key_trampoline<std::remove_reference_t<F>>, &ctx), ctx);
+    }
+
+    // acc = f(key, value, acc) for every binding, as iter visits them.
+    template <class T, class F>
+        requires std::invocable<F &, int32_t, std::span<const int32_t>, T>
+    T fold(F &&f, T init)
+    {
+        iter([&](int32_t key, std::span<const int32_t> value) { init = f(key, value, std::move(init)); });
+        return init;
+    }
+
+    // The number of bindings (a key bound twice counts twice).
+    std::size_t length()
+    {
+        std::size_t n = 0;
+        detail::check(netshm_length(live(), &n));
+        return n;
+    }
+
+    // Runs f() with the locks of the operations inside kept until it returns
+    // (no rollback: not a transaction); returns what f returns.  Groups nest.
+    template <class F>
+        requires std::invocable<F &>
+    std::invoke_result_t<F &> group(F &&f)
+    {
+        using R = std::invoke_result_t<F &>;
+        if constexpr (std::is_void_v<R>) {
+            auto body = [&f] { f(); return 0; };
+            run_group(body);
+        } else if constexpr (std::is_lvalue_reference_v<R>) {
+            auto body = [&f] { return &f(); };
+            return *run_group(body);
+        } else {
+            auto body = [&f] { return f(); };
+            return run_group(body);
+        }
+    }
+
+    // f(fragment) for each fragment of each binding of key, newest binding
+    // first, then f(std::nullopt) at the binding's end.  Fragments point into
+    // the shared memory (read-locked only: do not cast away const).  f answers
+    // flow::proceed, next or stop (void means proceed).
+    template <class F>
+        requires std::invocable<F &, std::optional<std::span<const int32_t>>>
+    void find_blocks(int32_t key, F &&f)
+    {
+        detail::callback_context<std::remove_reference_t<F>> ctx{f};
+        detail::finish(netshm_find_blocks(live(), key,
+                                          &block_trampoline<std::remove_reference_t<F>, const int32_t>, &ctx),
+                       ctx);
+    }
+
+    // Like find_blocks with writable, write-locked fragments.  f may answer
+    // flow::remove_binding when `announced` contains ops::remove_binding (else
+    // invalid_argument); the last non-proceed answer of a binding decides.
+    template <class F>
+        requires std::invocable<F &, std::optional<std::span<int32_t>>>
+    void write_blocks(int32_t key, F &&f, ops announced = ops::none)
+    {
+        detail::callback_context<std::remove_reference_t<F>> ctx{f};
+        detail::finish(netshm_write_blocks(live(), static_cast<unsigned>(announced), key,
+                                           &block_trampoline<std::remove_reference_t<F>, int32_t>, &ctx),
+                       ctx);
+    }
+
+    // Writes every binding to fd as Netshm.dump prints it.
+    void dump(int fd) { detail::check(netshm_dump(live(), fd)); }
+
+    // The mapped object; valid until the next call on this table.
+    memory_view memory()
+    {
+        int32_t *base = nullptr;
+        memory_view view{{}, 0, 0};
+        detail::check(netshm_memory(live(), &base, &view.pages, &view.words_per_page));
+        view.words = std::span<int32_t>(base, view.pages * view.words_per_page);
+        return view;
+    }
+
+private:
+    // Values up to this many words are found without a heap allocation besides
+    // the result's own.
+    static constexpr std::size_t stack_words = 256;
+
+    netshm_table *live() const
+    {
+        if (handle_ == nullptr)
+            detail::throw_closed();
+        return handle_;
+    }
+    void release() noexcept
+    {
+        if (handle_ != nullptr)
+            netshm_table_close(std::exchange(handle_, nullptr));
+    }
+
+    // NETSHM_OK with the value in `out`, or NETSHM_ENOTFOUND (out unchanged,
+    // the last error still set); throws for other failures.
+    int fetch(int32_t key, std::vector<int32_t> &out)
+    {
+        netshm_table *t = live();
+        std::array<int32_t, stack_words> buf;
+        std::size_t len = 0;
+        int rc = netshm_find_into(t, key, buf.data(), buf.size(), &len);
+        if (rc == NETSHM_OK)
+            out.assign(buf.data(), buf.data() + len);
+        // Bigger: retry with the size reported (the value may change meanwhile).
+        for (std::size_t cap = buf.size(); rc == NETSHM_ETOOBIG && len > cap;) {
+            cap = len;
+            std::vector<int32_t> big(cap);
+            rc = netshm_find_into(t, key, big.data(), cap, &len);
+            if (rc == NETSHM_OK) {
+                big.resize(len);
+                out = std::move(big);
+            }
+        }
+        if (rc != NETSHM_OK && rc != NETSHM_ENOTFOUND)
+            detail::throw_error(rc);
+        return rc;
+    }
+
+    template <class Body>
+    auto run_group(Body &body)
+    {
+        using R = std::invoke_result_t<Body &>;
+        std::optional<R> result;
+        auto store = [&] { result.emplace(body()); };
+        detail::callback_context<decltype(store)> ctx{store};
+        detail::finish(netshm_group(live(), &group_trampoline<decltype(store)>, &ctx), ctx);
+        return std::move(*result);
+    }
+
+    // Trampolines: plain functions the C ABI calls back, with the context as ctx.
+    template <class F>
+    static int group_trampoline(netshm_table *, void *ctx)
+    {
+        auto &c = *static_cast<detail::callback_context<F> *>(ctx);
+        return detail::guard(c, [&] { c.fn(); return NETSHM_OK; });
+    }
+    template <class F>
+    static int value_trampoline(const int32_t *value, std::size_t len, void *ctx)
+    {
+        auto &c = *static_cast<detail::callback_context<F> *>(ctx);
+        return detail::guard(c, [&] { c.fn(std::span<const int32_t>(value, len)); return NETSHM_OK; });
+    }
+    template <class F>
+    static int binding_trampoline(int32_t key, const int32_t *value, std::size_t len, void *ctx)
+    {
+        auto &c = *static_cast<detail::callback_context<F> *>(ctx);
+        return detail::guard(c, [&] { c.fn(key, std::span<const int32_t>(value, len)); return NETSHM_OK; });
+    }
+    template <class F>
+    static int key_trampoline(int32_t key, void *ctx)
+    {
+        auto &c = *static_cast<detail::callback_context<F> *>(ctx);
+        return detail::guard(c, [&] { c.fn(key); return NETSHM_OK; });
+    }
+    template <class F, class Word>
+    static int block_trampoline(Word *frag, std::size_t len, void *ctx)
+    {
+        auto &c = *static_cast<detail::callback_context<F> *>(ctx);
+        return detail::guard(c, [&] {
+            std::optional<std::span<Word>> fragment;
+            if (frag != nullptr)
+                fragment.emplace(frag, len);
+            if constexpr (std::is_void_v<std::invoke_result_t<F &, std::optional<std::span<Word>>>>) {
+                c.fn(fragment);
+                return NETSHM_CONTINUE;
+            } else {
+                flow answer = c.fn(fragment);
+                return static_cast<int>(answer);
+            }
+        });
+    }
+
+    netshm_table *handle_ = nullptr;
+};
 
 } // namespace netshm
 
