@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Interop test: netshm against the real OCamlnet Netshm.
+
+For every seed, script_gen.py generates a random script of operations (every operation of
+the API, block operations included) on a table with a random page size (160, 256, 1024) and
+init hint (1..10000, or none), and predicts its transcript. Then:
+
+  run     the OCaml helper, the C driver in mimic mode and the C driver in default mode each
+          run the script on a fresh file; each transcript must be the predicted one.
+  bytes   (c) the OCaml file and the mimic-mode file are byte-identical.
+  shape   (d) the OCaml file and the default-mode file have the same canonical structure
+          (format1.canonical: everything but page numbering and free pages).
+  sound   every file passes format1.check (no leaked pages, counts right, keys reachable).
+  c-reads (a) the C driver reads the OCaml file back: every binding, find/mem/find_all/
+          find_blocks/iter/iter_keys/length, as predicted; reading leaves it unchanged.
+  ocaml-reads (b) the OCaml helper reads the default-mode file back the same way.
+  alternate   the script is cut into chunks run alternately by OCaml and the C driver
+          (default mode) on one file: both keep working on what the other wrote.
+
+A failure names the seed, the check, and the first differing script line / page and word;
+for bytes and shape the script is bisected to the first operation after which the files
+differ. Reproduce one seed with --seeds S:S+1; --keep DIR keeps the failing seeds' files.
+
+Environment: NETSHM_INTEROP_SEEDS=FIRST:END and NETSHM_INTEROP_OPS=N override the seeds and
+the number of operations per script (the meson suites pass theirs as arguments).
+"""
+
+import argparse
+import concurrent.futures
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import format1  # noqa: E402
+import script_gen  # noqa: E402
+
+CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate")
+
+
+class Failure(Exception):
+    pass
+
+
+def short(text, limit=300):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Seed:
+    """Runs every check of one seed in a directory of its own."""
+
+    def __init__(self, seed, ops, ocaml, driver, workdir):
+        self.seed = seed
+        self.ocaml = ocaml
+        self.driver = driver
+        self.dir = workdir
+        self.scenario = script_gen.generate(seed, ops)
+        self.rng = random.Random(seed * 7919 + 1)
+        self.init_arg = "none" if self.scenario.init is None else str(self.scenario.init)
+        self.failures = []
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write_script(self, name, lines):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return p
+
+    def run(self, program, table, script, pagesize=None, init=None, first_line=1, mimic=False):
+        """Runs the OCaml helper or the C driver; returns (transcript lines, error text)."""
+        cmd = [self.ocaml if program == "ocaml" else self.driver, "--first-line", str(first_line)]
+        if mimic:
+            cmd.append("--mimic")
+        cmd += [table, str(self.scenario.pagesize if pagesize is None else pagesize),
+                self.init_arg if init is None else init, script]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return [], "timed out after 300 s: %s" % " ".join(cmd)
+        lines = r.stdout.splitlines()
+        if r.returncode != 0:
+            last = lines[-1] if lines else ""
+            return lines, "exit status %d: %s %s" % (r.returncode, short(last), short(r.stderr.strip()))
+        return lines, None
+
+    def fail(self, check, text):
+        self.failures.append((check, text))
+
+    def compare_transcript(self, check, who, got, error, expected, lines):
+        """Fails check unless got == expected; names the first differing script line."""
+        if got == expected and error is None:
+            return True
+        n = next((i for i, (g, e) in enumerate(zip(got, expected)) if g != e), min(len(got), len(expected)))
+        if n < len(expected):
+            ln = int(expected[n].split(" ", 1)[0])
+        elif n < len(got) and got[n].split(" ", 1)[0].isdigit():
+            ln = int(got[n].split(" ", 1)[0])
+        else:
+            ln = len(lines)
+        op = lines[ln - 1] if 0 < ln <= len(lines) else "?"
+        self.fail(check, "%s: transcript differs at script line %d `%s`:\n      expected: %s\n"
+                  "      got:      %s%s" % (
+                      who, ln, short(op, 120),
+                      short(expected[n]) if n < len(expected) else "(end of transcript)",
+                      short(got[n]) if n < len(got) else "(end of transcript)",
+                      "\n      " + error if error else ""))
+        return False
+
+    def bisect(self, differs):
+        """The smallest prefix length k (script lines) for which differs(k) holds, assuming
+        the full script differs and the empty one does not."""
+        lo, hi = 1, len(self.scenario.lines)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if differs(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def prefix_files(self, k, c_mode):
+        """Runs the first k script lines with OCaml and with the C driver on fresh files."""
+        script = self.write_script("prefix.txt", self.scenario.lines[:k])
+        a, c = self.path("prefix-ocaml.tbl"), self.path("prefix-c.tbl")
+        for p in (a, c):
+            if os.path.exists(p):
+                os.unlink(p)
+        _, err_a = self.run("ocaml", a, script)
+        _, err_c = self.run("c", c, script, mimic=(c_mode == "mimic"))
+        return a, c, err_a or err_c
+
+    def diverging_line(self, differs_files, c_mode):
+        def differs(k):
+            a, c, err = self.prefix_files(k, c_mode)
+            return err is not None or differs_files(a, c) is not None
+        k = self.bisect(differs)
+        a, c, err = self.prefix_files(k, c_mode)
+        return "first diverging operation: script line %d `%s`\n      after it: %s" % (
+            k, short(self.scenario.lines[k - 1], 120), err or differs_files(a, c))
+
+    def canonical_difference(self, path_a, path_c):
+        try:
+            ta = format1.Table(path_a, self.scenario.pagesize)
+        except format1.FormatError as e:
+            return "OCaml file unparsable: %s" % e
+        try:
+            tc = format1.Table(path_c, self.scenario.pagesize)
+        except format1.FormatError as e:
+            return "C file unparsable: %s" % e
+        return format1.first_canonical_difference(format1.canonical(ta), format1.canonical(tc))
+
+    def check_sound(self, who, path):
+        try:
+            problems = format1.check(format1.Table(path, self.scenario.pagesize))
+        except format1.FormatError as e:
+            problems = [str(e)]
+        if problems:
+            self.fail("sound", "%s file: %s" % (who, "; ".join(problems[:5])))
+
+    def read_back(self, check, program, table, who):
+        """Runs the verification script on a finished table; it must print the predicted
+        transcript and leave the file unchanged."""
+        lines, expected = script_gen.verification(self.scenario, self.rng)
+        script = self.write_script("verify.txt", lines)
+        before = open(table, "rb").read()
+        # the C driver detects the page size itself half of the time
+        pagesize = 0 if program == "c" and self.rng.random() < 0.5 else None
+        got, err = self.run(program, table, script, pagesize=pagesize, init="none")
+        self.compare_transcript(check, who, got, err, expected, lines)
+        if open(table, "rb").read() != before:
+            copy = self.path("after-read.tbl")
+            with open(copy, "wb") as f:
+                f.write(open(table, "rb").read())
+            with open(self.path("before-read.tbl"), "wb") as f:
+                f.write(before)
+            self.fail(check, "%s: reading changed the file: %s" % (
+                who, format1.first_difference(self.path("before-read.tbl"), copy, self.scenario.pagesize)))
+
+    def alternate(self):
+        sc = self.scenario
+        table = self.path("alternate.tbl")
+        points = sc.splits[1:-1]
+        cuts = sorted(self.rng.sample(points, min(len(points), self.rng.randrange(2, 6))))
+        bounds = [1] + cuts + [len(sc.lines)]
+        first = program = self.rng.choice(["ocaml", "c"])
+        transcript = []
+        for i in range(len(bounds) - 1):
+            a, b = bounds[i], bounds[i + 1]
+            script = self.write_script("chunk.txt", sc.lines[a:b])
+            pagesize = 0 if program == "c" and i > 0 and self.rng.random() < 0.5 else None
+            got, err = self.run(program, table, script, pagesize=pagesize,
+                                init=None if i == 0 else "none", first_line=a + 1)
+            transcript += got
+            if err:
+                self.fail("alternate", "%s chunk of lines %d-%d: %s" % (program, a + 1, b, err))
+                return
+            program = "c" if program == "ocaml" else "ocaml"
+        who = "chunks cut at lines %s, run alternately starting with %s" % ([c + 1 for c in cuts], first)
+        if self.compare_transcript("alternate", who, transcript, None, sc.expected, sc.lines):
+            self.check_sound("alternately written", table)
+
+    def run_all(self):
+        sc = self.scenario
+        script = self.write_script("script.txt", sc.lines)
+        a, b, c = self.path("ocaml.tbl"), self.path("mimic.tbl"), self.path("default.tbl")
+        ok = {}
+        for who, program, path, mimic in (("OCaml", "ocaml", a, False), ("C mimic", "c", b, True),
+                                          ("C default", "c", c, False)):
+            got, err = self.run(program, path, script, mimic=mimic)
+            ok[who] = self.compare_transcript("run", who, got, err, sc.expected, sc.lines)
+        if ok["OCaml"] and ok["C mimic"]:
+            diff = format1.first_difference(a, b, sc.pagesize)
+            if diff:
+                self.fail("bytes", "OCaml vs C mimic files differ: %s\n      %s" % (
+                    diff, self.diverging_line(
+                        lambda x, y: format1.first_difference(x, y, sc.pagesize), "mimic")))
+        if ok["OCaml"] and ok["C default"]:
+            diff = self.canonical_difference(a, c)
+            if diff:
+                self.fail("shape", "OCaml vs C default structures differ: %s\n      %s" % (
+                    diff, self.diverging_line(self.canonical_difference, "default")))
+        for who, path in (("OCaml", a), ("C mimic", b), ("C default", c)):
+            if ok[who]:
+                self.check_sound(who, path)
+        if ok["OCaml"]:
+            self.read_back("c-reads", "c", a, "C reading the OCaml file")
+        if ok["C default"]:
+            self.read_back("ocaml-reads", "ocaml", c, "OCaml reading the C default file")
+        if ok["C mimic"]:
+            self.read_back("ocaml-reads", "ocaml", b, "OCaml reading the C mimic file")
+        self.alternate()
+        return self.failures
+
+
+def run_seed(seed, ops, ocaml, driver, keep):
+    """Runs one seed; returns (seed, description, failures, operations)."""
+    # tmpfs when there is one: OCamlnet msyncs the whole mapping at every growth
+    tmp = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="netshm-interop-%d-" % seed, dir=tmp) as d:
+        s = Seed(seed, ops, ocaml, driver, d)
+        try:
+            failures = s.run_all()
+        except Exception as e:   # a harness error is a failure of this seed, not of the run
+            failures = [("harness", "%s: %s" % (type(e).__name__, e))]
+        if failures and keep:
+            dest = os.path.join(keep, "seed-%d" % seed)
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(d, dest)
+        sc = s.scenario
+        desc = "pagesize=%d init=%s keys=%d" % (sc.pagesize, s.init_arg, len(sc.keys))
+        return seed, desc, failures, len(sc.lines)
+
+
+def parse_seeds(text):
+    first, end = text.split(":")
+    return range(int(first), int(end))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ocaml", required=True, help="the OCaml helper (netshm_ocaml_helper)")
+    ap.add_argument("--driver", required=True, help="the C driver (netshm_interop_driver)")
+    ap.add_argument("--seeds", default="0:20", help="FIRST:END (default 0:20)")
+    ap.add_argument("--ops", type=int, default=2000, help="operations per script (default 2000)")
+    ap.add_argument("--jobs", type=int, default=1, help="seeds run in parallel (default 1)")
+    ap.add_argument("--keep", help="copy the files of failing seeds into this directory")
+    args = ap.parse_args()
+    seeds = parse_seeds(os.environ.get("NETSHM_INTEROP_SEEDS") or args.seeds)
+    ops = int(os.environ.get("NETSHM_INTEROP_OPS") or args.ops)
+    keep = args.keep or os.environ.get("NETSHM_INTEROP_KEEP")
+    ocaml, driver = os.path.abspath(args.ocaml), os.path.abspath(args.driver)
+
+    start = time.time()
+    failed = 0
+    total_lines = 0
+    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(run_seed, seed, ops, ocaml, driver, keep) for seed in seeds]
+        for f in futures:
+            seed, desc, failures, lines = f.result()
+            total_lines += lines
+            if failures:
+                failed += 1
+                for check, text in failures:
+                    print("FAIL seed %d (%s) [%s] %s" % (seed, desc, check, text))
+            else:
+                print("ok   seed %d (%s)" % (seed, desc))
+            sys.stdout.flush()
+    print("%d seeds of %d operations (%d script lines in all), %d failed, checks %s, %.1f s"
+          % (len(seeds), ops, total_lines, failed, ", ".join(CHECKS), time.time() - start))
+    if failed:
+        print("reproduce one seed: %s --ocaml %s --driver %s --seeds S:S+1 --ops %d --keep DIR"
+              % (sys.argv[0], args.ocaml, args.driver, ops))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

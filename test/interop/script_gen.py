@@ -1,0 +1,469 @@
+"""Operation scripts for the netshm interop test, and the model predicting what they print.
+
+The OCaml helper (ocaml_helper.ml, real OCamlnet Netshm) and the C driver (driver.c, this
+library's C API) both execute a script on a table and print a transcript; run_interop.py
+compares both transcripts with the one predicted here, and the table files with each other.
+
+Script grammar: one operation per line, words separated by spaces; blank lines and lines
+starting with '#' are ignored. K is an int32 key, V an int32 word (decimal, signed).
+
+  add K V...            Netshm.add / netshm_add: bind K to the value V... (0 or more words)
+  replace K V...        Netshm.replace / netshm_replace
+  remove K              Netshm.remove / netshm_remove
+  find K                prints "find K = [n] v1 ... vn" or "find K = notfound"
+  mem K                 prints "mem K = true" or "mem K = false"
+  findall K             prints "findall K = [n] v... ; [m] v..." (newest first) or
+                        "findall K = none"
+  length                prints "length N"
+  group_begin           begins a (nested) group: OCaml runs the lines up to the matching
+  group_end             group_end inside Netshm.group, C calls netshm_group_begin/_end. A
+                        script may end inside groups: they end with it.
+  dump                  prints "dump length=N", then " K: [n] v... ; [m] v..." for every
+                        key in ascending signed order: its bindings as iter presents them
+  dumpk                 the same from iter_keys + find_all, headed "dumpk length=N"
+  rblocks K A...        Netshm.read_blocks / netshm_find_blocks on K
+  wblocks K A...        Netshm.write_blocks / netshm_write_blocks announcing Remove_binding
+  wblocks_noann K A...  write_blocks announcing nothing: an 'r' answer is an error
+
+Block actions. The i-th action A applies to the i-th binding visited (newest first);
+bindings past the list get "n". The callbacks of one binding are numbered 0, 1, ...: one per
+fragment, then one for the end of the binding (None / NULL). An action is "n" (do nothing:
+read every fragment, answer Nop / CONTINUE) or a sequence of items, each a letter and a
+number, e.g. "w3:-7r0s2":
+
+  rC     answer Remove_binding at callback C (wblocks only)
+  sC     answer Next at callback C
+  bC     answer Break at callback C
+  eC     fail at callback C: OCaml raises an exception, C returns -100; the operation stops
+         with an error, a removal answered earlier in the same binding is cancelled
+  fC     at callback C, find K from inside the callback (prints " find = ...")
+  mC     at callback C, try add K [] from inside the callback; the table is locked by the
+         caller, so this is refused (prints " modify refused" or " modify allowed")
+  wI:V   (wblocks only) write V to word I of the binding's value, through the fragment
+         holding it, when that fragment is visited
+
+At a callback the fragment is printed, then written, then the f/m/control items whose index
+is C run in their order in the action. An action has at most one of r/s/b/e per callback.
+A block operation prints "rblocks K" (or "wblocks K", ...), then per callback " frag [n] v..."
+(the fragment as read, before writing) or " end", the f and m outputs, and finally
+"result ok", "result error user" or "result error unannounced". wblocks_noann prints only
+its header and its result (OCaml reports an unannounced answer when the binding ends, this
+library at once: the visible state is the same).
+
+Every transcript line starts with the 1-based number of the script line that printed it.
+"""
+
+import random
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+
+def fmt_value(v):
+    return "[%d] %s" % (len(v), " ".join(map(str, v))) if v else "[0]"
+
+
+def fmt_values(vs):
+    return " ; ".join(fmt_value(v) for v in vs)
+
+
+def fragments(words_per_page, length):
+    """(start, length) of each fragment of a value: one per page of its binding."""
+    first = min(words_per_page - 6, length)
+    frags = [(0, first)]
+    pos = first
+    while pos < length:
+        n = min(words_per_page - 4, length - pos)
+        frags.append((pos, n))
+        pos += n
+    return frags
+
+
+def parse_action(text):
+    """[(letter, index, value)] of one block action (see the grammar above)."""
+    if text == "n":
+        return []
+    items = []
+    i = 0
+    while i < len(text):
+        letter = text[i]
+        j = i + 1
+        while j < len(text) and (text[j] == "-" or text[j].isdigit()):
+            j += 1
+        index = int(text[i + 1:j])
+        value = 0
+        if letter == "w":
+            k = j + 1
+            while k < len(text) and (text[k] == "-" or text[k].isdigit()):
+                k += 1
+            value = int(text[j + 1:k])
+            j = k
+        items.append((letter, index, value))
+        i = j
+    return items
+
+
+class Model:
+    """What a table holds: key -> list of values, newest first; and what a script prints."""
+
+    def __init__(self, pagesize):
+        self.words_per_page = pagesize // 4
+        self.bindings = {}
+        self.count = 0
+
+    def copy(self):
+        other = Model(self.words_per_page * 4)
+        other.bindings = {k: [list(v) for v in vs] for k, vs in self.bindings.items()}
+        other.count = self.count
+        return other
+
+    def newest(self, key):
+        vs = self.bindings.get(key)
+        return vs[0] if vs else None
+
+    def _find_text(self, key):
+        v = self.newest(key)
+        return "notfound" if v is None else fmt_value(v)
+
+    def _dump(self, ln, head, out):
+        out.append("%d %s length=%d" % (ln, head, self.count))
+        for k in sorted(self.bindings):
+            out.append("%d  %d: %s" % (ln, k, fmt_values(self.bindings[k])))
+
+    def apply(self, ln, words, out):
+        """Executes one script line (already split) and appends its transcript lines."""
+        op = words[0]
+        if op == "add":
+            self.bindings.setdefault(int(words[1]), []).insert(0, [int(w) for w in words[2:]])
+            self.count += 1
+        elif op == "replace":
+            key = int(words[1])
+            vs = self.bindings.get(key)
+            if vs:
+                vs[0] = [int(w) for w in words[2:]]
+            else:
+                self.bindings[key] = [[int(w) for w in words[2:]]]
+                self.count += 1
+        elif op == "remove":
+            self._remove_at(int(words[1]), 0)
+        elif op == "find":
+            out.append("%d find %s = %s" % (ln, words[1], self._find_text(int(words[1]))))
+        elif op == "mem":
+            out.append("%d mem %s = %s" % (ln, words[1], "true" if int(words[1]) in self.bindings else "false"))
+        elif op == "findall":
+            vs = self.bindings.get(int(words[1]))
+            out.append("%d findall %s = %s" % (ln, words[1], fmt_values(vs) if vs else "none"))
+        elif op == "length":
+            out.append("%d length %d" % (ln, self.count))
+        elif op == "dump":
+            self._dump(ln, "dump", out)
+        elif op == "dumpk":
+            self._dump(ln, "dumpk", out)
+        elif op in ("rblocks", "wblocks", "wblocks_noann"):
+            self._blocks(ln, op, int(words[1]), [parse_action(a) for a in words[2:]], out)
+        elif op in ("group_begin", "group_end"):
+            pass
+        else:
+            raise ValueError("bad script line %d: %s" % (ln, " ".join(words)))
+
+    def _remove_at(self, key, index):
+        vs = self.bindings.get(key)
+        if vs is None or index >= len(vs):
+            return
+        del vs[index]
+        self.count -= 1
+        if not vs:
+            del self.bindings[key]
+
+    def _blocks(self, ln, op, key, actions, out):
+        announced = op == "wblocks"
+        quiet = op == "wblocks_noann"
+        out.append("%d %s %d" % (ln, op, key))
+        result = "ok"
+        vs = self.bindings.get(key)
+        index = 0       # position of the visited binding in vs
+        ordinal = 0     # how many bindings were visited before it
+        while vs is not None and index < len(vs) and result == "ok":
+            value = vs[index]
+            items = actions[ordinal] if ordinal < len(actions) else []
+            frags = fragments(self.words_per_page, len(value))
+            remove = False
+            ended = False
+            stop = False
+            for callback in range(len(frags) + 1):
+                if callback < len(frags):
+                    start, n = frags[callback]
+                    if not quiet:
+                        out.append("%d  frag %s" % (ln, fmt_value(value[start:start + n])))
+                    for letter, i, v in items:
+                        if letter == "w" and start <= i < start + n:
+                            value[i] = v
+                elif not quiet:
+                    out.append("%d  end" % ln)
+                answer = None
+                for letter, i, _ in items:
+                    if i != callback:
+                        continue
+                    if letter == "f":
+                        out.append("%d  find = %s" % (ln, self._find_text(key)))
+                    elif letter == "m":
+                        out.append("%d  modify refused" % ln)
+                    elif letter in "rsbe":
+                        answer = letter
+                if answer == "r":
+                    if not announced:
+                        result = "error unannounced"
+                        stop = True
+                        break
+                    remove = True
+                elif answer == "s":
+                    ended = True
+                    break
+                elif answer == "b":
+                    ended = stop = True
+                    break
+                elif answer == "e":
+                    result = "error user"
+                    stop = True
+                    break
+            else:
+                ended = True
+            if ended and remove:
+                self._remove_at(key, index)
+                vs = self.bindings.get(key)
+            else:
+                index += 1
+            ordinal += 1
+            if stop:
+                break
+        out.append("%d result %s" % (ln, result))
+
+
+# ------------------------------------------------------------------ generation
+
+class Scenario:
+    """A generated test case: table parameters, the script and its predicted transcript."""
+
+    def __init__(self, seed, pagesize, init, lines, expected, model, keys, splits):
+        self.seed = seed
+        self.pagesize = pagesize
+        self.init = init          # None: no ?init / init < 0
+        self.lines = lines        # script lines; lines[i] is line i + 1
+        self.expected = expected  # transcript lines
+        self.model = model        # the table after the script
+        self.keys = keys          # the key pool
+        self.splits = splits      # line indexes outside every group (alternation points)
+
+
+def _clip32(x):
+    return x if INT32_MIN <= x <= INT32_MAX else None
+
+
+def hash_sizes(pagesize, init):
+    """The hash table sizes S a table goes through as it grows (DESIGN §5)."""
+    cells = pagesize // 16 - 1
+    n = 1000 if init is None else init
+    first = (2 * n - 1) // cells + 1
+    return [cells * first * (2 ** (i + 1) - 1) for i in range(8)]
+
+
+def make_key_pool(rng, pagesize, init, size):
+    sizes = hash_sizes(pagesize, init)
+    pool = []
+    seen = set()
+
+    def put(k):
+        if k is not None and k not in seen:
+            seen.add(k)
+            pool.append(k)
+
+    for k in (0, 1, -1, 2, INT32_MIN, INT32_MAX, INT32_MIN + 1, INT32_MAX - 1):
+        put(k)
+    generators = []
+    # keys colliding modulo the hash table size, now and after a few resizes
+    for _ in range(4):
+        s = rng.choice(sizes[:4])
+        base = rng.choice([rng.randrange(-100, 100), rng.randrange(INT32_MIN, INT32_MAX)])
+        generators.append(lambda s=s, base=base: _clip32(base + rng.randrange(-20, 20) * s))
+    # probe sequences that wrap around INT32_MAX
+    generators.append(lambda: INT32_MAX - rng.randrange(200))
+    generators.append(lambda: INT32_MIN + rng.randrange(200))
+    generators.append(lambda: rng.randrange(-60, 60))
+    generators.append(lambda: rng.randrange(INT32_MIN, INT32_MAX + 1))
+    generators.append(lambda: rng.randrange(0, 5 * sizes[0]))
+    attempts = 0
+    while len(pool) < size and attempts < 50 * size:
+        attempts += 1
+        put(rng.choice(generators)())
+    head = pool[:8]
+    rng.shuffle(pool)
+    return pool if size >= len(pool) else (head + pool)[:size]
+
+
+def make_value(rng, words_per_page):
+    r = rng.random()
+    if r < 0.55:
+        n = rng.randrange(0, 11)
+    elif r < 0.75:
+        n = rng.randrange(10, 61)
+    elif r < 0.9:
+        n = rng.randrange(60, 301)
+    else:
+        # around page boundaries
+        n = (words_per_page - 6) + rng.randrange(0, 3) * (words_per_page - 4) + rng.randrange(-1, 2)
+        n = max(0, min(300, n))
+
+    bits = rng.getrandbits
+    style = rng.random()
+    if style < 0.35:
+        return [bits(4) - 8 for _ in range(n)]
+    if style < 0.9:
+        return [bits(32) + INT32_MIN for _ in range(n)]
+    edges = (INT32_MIN, INT32_MAX, 0, -1, 1)
+    return [edges[bits(2)] if bits(1) else bits(32) + INT32_MIN for _ in range(n)]
+
+
+def make_action(rng, kind, length, words_per_page):
+    """A random block action for a binding of this length; kind is rblocks/wblocks/noann."""
+    ncb = len(fragments(words_per_page, length)) + 1
+
+    def cb():
+        r = rng.random()
+        if r < 0.3:
+            return 0
+        if r < 0.55:
+            return ncb - 1
+        if r < 0.6:
+            return ncb + rng.randrange(3)   # never reached
+        return rng.randrange(ncb)
+
+    controls = ["", "", "", "s", "b"]
+    if kind == "wblocks":
+        controls += ["r", "r", "r", "rs", "rb", "re", "e"]
+    elif kind == "noann":
+        controls += ["r", "rs"]
+    else:
+        controls += ["e"]
+    control = rng.choice(controls)
+    items = []
+    if control:
+        points = sorted(rng.sample(range(ncb + 2), len(control))) if len(control) > 1 else [cb()]
+        if len(control) > 1 and control[0] == "r" and rng.random() < 0.5:
+            points = [0, max(points[1], 1)]
+        items += ["%s%d" % (c, p) for c, p in zip(control, points)]
+    if kind != "noann":
+        if kind == "wblocks" and length > 0 and rng.random() < 0.3:
+            for _ in range(rng.randrange(1, 4)):
+                items.append("w%d:%d" % (rng.randrange(length), rng.randrange(INT32_MIN, INT32_MAX + 1)))
+        if rng.random() < 0.12:
+            items.append("f%d" % cb())
+        if rng.random() < 0.06:
+            items.append("m%d" % cb())
+    rng.shuffle(items)
+    # at most one control per callback: keep the first
+    seen = set()
+    kept = []
+    for it in items:
+        if it[0] in "rsbe":
+            idx = int(it[1:])
+            if idx in seen:
+                continue
+            seen.add(idx)
+        kept.append(it)
+    return "".join(kept) or "n"
+
+
+OP_WEIGHTS = [
+    ("add", 30), ("replace", 12), ("remove", 11), ("find", 7), ("mem", 3), ("findall", 3),
+    ("length", 2), ("rblocks", 6), ("wblocks", 13), ("wblocks_noann", 1),
+    ("group", 3), ("dump", 0.05),
+]
+
+
+def generate(seed, n_ops, pagesize=None, init=None):
+    """A random scenario of about n_ops operations (random page size and init if None)."""
+    rng = random.Random(seed)
+    pagesize = pagesize or rng.choice([160, 256, 1024])
+    if init is None:
+        init = None if rng.random() < 0.08 else int(10 ** rng.uniform(0, 4))
+    words_per_page = pagesize // 4
+    pool_size = rng.choice([6, 20, 100, 400, 1500])
+    keys = make_key_pool(rng, pagesize, init, pool_size)
+    hot = keys[:min(len(keys), rng.choice([3, 8, 30]))]
+    model = Model(pagesize)
+    lines = ["# seed=%d pagesize=%d init=%s" % (seed, pagesize, "-" if init is None else init)]
+    expected = []
+    splits = [1]
+    depth = 0
+    names = [n for n, _ in OP_WEIGHTS]
+    weights = [w for _, w in OP_WEIGHTS]
+
+    def any_key():
+        return rng.choice(hot) if rng.random() < 0.3 else rng.choice(keys)
+
+    def bound_key():
+        for _ in range(6):
+            k = any_key()
+            if k in model.bindings:
+                return k
+        return any_key()
+
+    def emit(line):
+        lines.append(line)
+        model.apply(len(lines), line.split(), expected)
+
+    for _ in range(n_ops):
+        op = rng.choices(names, weights)[0]
+        if op in ("add", "replace"):
+            emit(" ".join([op, str(any_key())] + [str(w) for w in make_value(rng, words_per_page)]))
+        elif op in ("remove", "find", "mem", "findall"):
+            emit("%s %d" % (op, bound_key() if rng.random() < 0.8 else any_key()))
+        elif op == "length":
+            emit("length")
+        elif op == "dump":
+            emit("dump")
+        elif op in ("rblocks", "wblocks", "wblocks_noann"):
+            key = bound_key()
+            kind = "noann" if op == "wblocks_noann" else op
+            vs = model.bindings.get(key, [])
+            n = min(len(vs), 6) + rng.randrange(2)
+            actions = [make_action(rng, kind, len(vs[i]) if i < len(vs) else 0, words_per_page)
+                       for i in range(n)]
+            emit(" ".join([op, str(key)] + actions))
+        elif op == "group":
+            if depth > 0 and rng.random() < 0.6:
+                emit("group_end")
+                depth -= 1
+            elif depth < 3:
+                emit("group_begin")
+                depth += 1
+        if depth == 0:
+            splits.append(len(lines))
+    while depth > 0:
+        emit("group_end")
+        depth -= 1
+    splits.append(len(lines))
+    emit("length")
+    emit("dump")
+    emit("dumpk")
+    return Scenario(seed, pagesize, init, lines, expected, model, keys, sorted(set(splits)))
+
+
+def verification(scenario, rng):
+    """A read-only script checking every binding of the scenario's final table, and its
+    predicted transcript."""
+    model = scenario.model.copy()
+    lines = ["# verify seed=%d" % scenario.seed, "length", "dump", "dumpk"]
+    absent = [k for k in scenario.keys if k not in model.bindings][:50]
+    for k in sorted(model.bindings) + absent:
+        lines.append("find %d" % k)
+        lines.append("mem %d" % k)
+        if rng.random() < 0.2:
+            lines.append("findall %d" % k)
+        if rng.random() < 0.2:
+            lines.append("rblocks %d n" % k)
+    expected = []
+    for i, line in enumerate(lines):
+        if not line.startswith("#"):
+            model.apply(i + 1, line.split(), expected)
+    return lines, expected
