@@ -42,7 +42,8 @@ int guarded(Body &&body) noexcept
 }
 
 // Fails with NETSHM_EINVAL naming the argument when `pointer` is NULL.
-inline void require(const void *pointer, const char *function, const char *argument)
+template <class T>
+void require(T *pointer, const char *function, const char *argument)
 {
     if (pointer == nullptr)
         core::throw_invalid(std::string(function) + ": " + argument + " is NULL");

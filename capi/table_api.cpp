@@ -1,0 +1,243 @@
+// The C ABI of tables.
+#include "boundary.hpp"
+#include "handles.hpp"
+#include "netshm.h"
+#include "table/answers.hpp"
+#include "testing.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+
+using netshm::capi::guarded;
+using netshm::capi::require;
+namespace core = netshm::core;
+
+static_assert(int{NETSHM_CONTINUE} == int{core::answer_continue} && int{NETSHM_NEXT} == int{core::answer_next} &&
+              int{NETSHM_BREAK} == int{core::answer_break} &&
+              int{NETSHM_REMOVE_BINDING} == int{core::answer_remove});
+
+namespace {
+
+core::table &live(netshm_table *table, const char *function)
+{
+    require(table, function, "table");
+    return *table->table;
+}
+
+std::span<const std::int32_t> value_span(const std::int32_t *value, std::size_t len, const char *function)
+{
+    if (value == nullptr && len != 0)
+        core::throw_invalid(fmt::format("{}: value is NULL but its length is {}", function, len));
+    return {value, len};
+}
+
+} // namespace
+
+extern "C" {
+
+int netshm_manage(netshm_descr *descr, netshm_locking locking, unsigned pagesize, long long init,
+                  netshm_table **out)
+{
+    return guarded([&] {
+        require(out, "netshm_manage", "out");
+        *out = nullptr;
+        require(descr, "netshm_manage", "descr");
+        if (locking != NETSHM_NO_LOCKING && locking != NETSHM_RECORD_LOCKING)
+            core::throw_invalid(fmt::format("netshm_manage: unknown locking method {}", static_cast<int>(locking)));
+        auto method = locking == NETSHM_RECORD_LOCKING ? core::locking_method::record : core::locking_method::none;
+        auto managed = core::table::manage(descr->object, method, pagesize, init);
+        *out = new netshm_table{std::move(managed)};
+    });
+}
+
+int netshm_table_close(netshm_table *table)
+{
+    return guarded([&] {
+        require(table, "netshm_table_close", "table");
+        delete table;
+    });
+}
+
+int netshm_testing_mimic_ocamlnet(netshm_table *table)
+{
+    return guarded([&] { live(table, "netshm_testing_mimic_ocamlnet").mimic_ocamlnet(); });
+}
+
+int netshm_group(netshm_table *table, int (*fn)(netshm_table *, void *), void *ctx)
+{
+    return guarded([&] {
+        require(fn, "netshm_group", "fn");
+        core::table &t = live(table, "netshm_group");
+        t.group_begin();
+        int rc = fn(table, ctx);
+        t.group_end();
+        return rc;
+    });
+}
+
+int netshm_group_begin(netshm_table *table)
+{
+    return guarded([&] { live(table, "netshm_group_begin").group_begin(); });
+}
+
+int netshm_group_end(netshm_table *table)
+{
+    return guarded([&] { live(table, "netshm_group_end").group_end(); });
+}
+
+int netshm_add(netshm_table *table, int32_t key, const int32_t *value, size_t len)
+{
+    return guarded([&] { live(table, "netshm_add").add(key, value_span(value, len, "netshm_add")); });
+}
+
+int netshm_replace(netshm_table *table, int32_t key, const int32_t *value, size_t len)
+{
+    return guarded([&] { live(table, "netshm_replace").replace(key, value_span(value, len, "netshm_replace")); });
+}
+
+int netshm_remove(netshm_table *table, int32_t key)
+{
+    return guarded([&] { live(table, "netshm_remove").remove(key); });
+}
+
+int netshm_mem(netshm_table *table, int32_t key)
+{
+    return guarded([&] { return live(table, "netshm_mem").mem(key) ? 1 : 0; });
+}
+
+int netshm_find(netshm_table *table, int32_t key, int32_t **value, size_t *len)
+{
+    return guarded([&] {
+        require(value, "netshm_find", "value");
+        require(len, "netshm_find", "len");
+        *value = nullptr;
+        *len = 0;
+        int32_t *copy = nullptr;
+        size_t found_len = 0;
+        bool found = live(table, "netshm_find").find(key, [&](size_t length) {
+            // At least one word, so an empty value is a non-NULL pointer too.
+            copy = static_cast<int32_t *>(std::malloc(std::max<size_t>(length, 1) * sizeof(int32_t)));
+            if (copy == nullptr)
+                throw std::bad_alloc();
+            found_len = length;
+            return copy;
+        });
+        if (!found) {
+            netshm::capi::set_last_error(fmt::format("key {} is not bound", key), 0);
+            return static_cast<int>(NETSHM_ENOTFOUND);
+        }
+        *value = copy;
+        *len = found_len;
+        return static_cast<int>(NETSHM_OK);
+    });
+}
+
+int netshm_find_into(netshm_table *table, int32_t key, int32_t *buf, size_t cap, size_t *len)
+{
+    return guarded([&] {
+        require(len, "netshm_find_into", "len");
+        if (buf == nullptr && cap != 0)
+            core::throw_invalid("netshm_find_into: buf is NULL but cap is not 0");
+        bool fits = true;
+        bool found = live(table, "netshm_find_into").find(key, [&](size_t length) -> int32_t * {
+            *len = length;
+            fits = length <= cap;
+            return fits ? buf : nullptr;
+        });
+        if (!found) {
+            *len = 0;
+            netshm::capi::set_last_error(fmt::format("key {} is not bound", key), 0);
+            return static_cast<int>(NETSHM_ENOTFOUND);
+        }
+        if (!fits) {
+            netshm::capi::set_last_error(fmt::format("the value of key {} has {} words, the buffer {}", key, *len, cap), 0);
+            return static_cast<int>(NETSHM_ETOOBIG);
+        }
+        return static_cast<int>(NETSHM_OK);
+    });
+}
+
+void netshm_free(void *memory)
+{
+    std::free(memory);
+}
+
+int netshm_find_all(netshm_table *table, int32_t key, int (*fn)(const int32_t *, size_t, void *), void *ctx)
+{
+    return guarded([&] {
+        require(fn, "netshm_find_all", "fn");
+        return live(table, "netshm_find_all").find_all(key, [&](const int32_t *value, size_t length) {
+            return fn(value, length, ctx);
+        });
+    });
+}
+
+int netshm_iter(netshm_table *table, int (*fn)(int32_t, const int32_t *, size_t, void *), void *ctx)
+{
+    return guarded([&] {
+        require(fn, "netshm_iter", "fn");
+        return live(table, "netshm_iter").iter([&](int32_t key, const int32_t *value, size_t length) {
+            return fn(key, value, length, ctx);
+        });
+    });
+}
+
+int netshm_iter_keys(netshm_table *table, int (*fn)(int32_t, void *), void *ctx)
+{
+    return guarded([&] {
+        require(fn, "netshm_iter_keys", "fn");
+        return live(table, "netshm_iter_keys").iter_keys([&](int32_t key) { return fn(key, ctx); });
+    });
+}
+
+int netshm_length(netshm_table *table, size_t *out)
+{
+    return guarded([&] {
+        require(out, "netshm_length", "out");
+        *out = static_cast<size_t>(live(table, "netshm_length").length());
+    });
+}
+
+int netshm_find_blocks(netshm_table *table, int32_t key, int (*fn)(const int32_t *, size_t, void *), void *ctx)
+{
+    return guarded([&] {
+        require(fn, "netshm_find_blocks", "fn");
+        return live(table, "netshm_find_blocks").find_blocks(key, [&](const int32_t *fragment, size_t length) {
+            return fn(fragment, length, ctx);
+        });
+    });
+}
+
+int netshm_write_blocks(netshm_table *table, unsigned ops, int32_t key, int (*fn)(int32_t *, size_t, void *),
+                        void *ctx)
+{
+    return guarded([&] {
+        require(fn, "netshm_write_blocks", "fn");
+        if ((ops & ~NETSHM_OP_REMOVE_BINDING) != 0)
+            core::throw_invalid(fmt::format("netshm_write_blocks: unknown operations {:#x}", ops));
+        return live(table, "netshm_write_blocks")
+            .write_blocks((ops & NETSHM_OP_REMOVE_BINDING) != 0, key,
+                          [&](int32_t *fragment, size_t length) { return fn(fragment, length, ctx); });
+    });
+}
+
+int netshm_dump(netshm_table *table, int fd)
+{
+    return guarded([&] { live(table, "netshm_dump").dump(fd); });
+}
+
+int netshm_memory(netshm_table *table, int32_t **base, size_t *pages, size_t *words_per_page)
+{
+    return guarded([&] {
+        require(base, "netshm_memory", "base");
+        require(pages, "netshm_memory", "pages");
+        require(words_per_page, "netshm_memory", "words_per_page");
+        core::table::memory_view view = live(table, "netshm_memory").memory();
+        *base = view.base;
+        *pages = view.pages;
+        *words_per_page = view.words_per_page;
+    });
+}
+
+} // extern "C"

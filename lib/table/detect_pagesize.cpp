@@ -1,0 +1,66 @@
+#include "table/detect_pagesize.hpp"
+
+#include "core/error.hpp"
+#include "format/layout.hpp"
+#include "table/header.hpp"
+
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+// Empty if a table of this page size has a valid descriptor page d, else why not.
+std::string check_pagesize(const std::int32_t *words, std::uint64_t size, std::int32_t d,
+                           unsigned pagesize)
+{
+    int words_per_page = static_cast<int>(pagesize / 4);
+    std::uint64_t descriptor_end = static_cast<std::uint64_t>(d) * pagesize + descriptor_words_used * 4;
+    if (descriptor_end > size)
+        return fmt::format("descriptor page {} lies past the end of the object ({} bytes)", d, size);
+    header h;
+    return read_header(words + static_cast<std::int64_t>(d) * words_per_page, d,
+                       static_cast<std::int64_t>(size / pagesize), cells_per_page(words_per_page), h);
+}
+
+} // namespace
+
+unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned requested,
+                         const std::string &name)
+{
+    if (size < master_words_used * 4)
+        throw error(errc::corrupt, fmt::format("{}: {} bytes is too small for a table", name, size));
+    for (int i = 0; i < 4; ++i)
+        if (words[i] != file_magic[i])
+            throw error(errc::corrupt, fmt::format("{}: page 0: bad file magic", name));
+    std::int32_t d = words[master_descriptor_page];
+    if (d < 1)
+        throw error(errc::corrupt, fmt::format("{}: page 0: bad descriptor page number {}", name, d));
+
+    std::string problem;
+    if (requested != 0) {
+        problem = check_pagesize(words, size, d, requested);
+        if (problem.empty())
+            return requested;
+    }
+    std::uint64_t largest = (size - descriptor_words_used * 4) / static_cast<std::uint64_t>(d);
+    if (largest > max_pagesize)
+        largest = max_pagesize;
+    for (unsigned pagesize = min_pagesize; pagesize <= largest; pagesize += 4) {
+        if (pagesize == requested || !check_pagesize(words, size, d, pagesize).empty())
+            continue;
+        if (requested != 0)
+            throw error(errc::invalid, fmt::format("{}: the table has page size {}, not {}", name,
+                                                   pagesize, requested));
+        return pagesize;
+    }
+    if (requested != 0)
+        throw error(errc::corrupt, fmt::format("{}: {}", name, problem));
+    throw error(errc::corrupt, fmt::format("{}: no page size from {} to {} bytes gives a valid "
+                                           "descriptor page (not a netshm table?)",
+                                           name, min_pagesize, largest));
+}
+
+} // namespace netshm::core

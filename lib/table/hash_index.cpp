@@ -1,0 +1,131 @@
+// The hash table of a table: locating cells, probing, and growing by extents.
+#include "table/table.hpp"
+
+#include "core/error.hpp"
+
+#include <climits>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+table::cell_ref table::cell_at(const header &h, std::int64_t index) const
+{
+    for (int i = 0; i < h.extent_count; ++i) {
+        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
+        std::int64_t cells = static_cast<std::int64_t>(extent.pages) * cells_per_page_;
+        if (index < cells)
+            return {static_cast<std::int32_t>(extent.first_page + index / cells_per_page_),
+                    static_cast<int>(hash_page_header + cell_words * (index % cells_per_page_)), false, 0};
+        index -= cells;
+    }
+    // read_header checked that the extents hold hash_size cells.
+    throw error(errc::corrupt, fmt::format("{}: hash cell beyond the extents", object_->name()));
+}
+
+table::cell_ref table::probe(const header &h, std::int32_t key, bool spare) const
+{
+    int shift = spare ? cell_spare_key : cell_key;
+    std::int64_t limit = h.hash_size + 10;
+    for (std::int64_t attempt = 0; attempt <= limit; ++attempt) {
+        auto sum = static_cast<std::int32_t>(static_cast<std::uint32_t>(key) +
+                                             static_cast<std::uint32_t>(probe_offset(attempt)));
+        std::int64_t index = sum % h.hash_size;
+        if (index < 0)
+            index += h.hash_size;
+        cell_ref cell = cell_at(h, index);
+        cell.ptr = load(cell.page, cell.word + shift + 1);
+        if (cell.ptr == ptr_never_used)
+            return cell;
+        if (load(cell.page, cell.word + shift) == key) {
+            cell.found = true;
+            return cell;
+        }
+    }
+    throw error(errc::corrupt, fmt::format("{}: probing for key {} visits more than {} cells without a "
+                                           "free one",
+                                           object_->name(), key, limit));
+}
+
+std::int32_t table::bound_page(const header &h, const cell_ref &cell) const
+{
+    if (!cell.found || cell.ptr == ptr_unbound || cell.ptr == ptr_never_used)
+        return 0;
+    check_content_page(h, cell.ptr, "hash cell pointer", cell.page);
+    return cell.ptr;
+}
+
+table::cell_ref table::probe_for_addition(header &h, std::int32_t key, bool &claims_cell)
+{
+    cell_ref cell = probe(h, key, false);
+    claims_cell = !cell.found;
+    if (cell.found || 2 * h.claimed_cells <= h.hash_size)
+        return cell;
+    add_hash_extent(h);
+    rehash(h);
+    cell = probe(h, key, false);
+    if (cell.found)
+        throw error(errc::corrupt, fmt::format("{}: key {} appeared while rehashing", object_->name(), key));
+    return cell;
+}
+
+void table::add_hash_extent(header &h)
+{
+    if (h.extent_count == max_extents)
+        throw error(errc::too_big, fmt::format("{}: the hash table has all {} extents and cannot grow "
+                                               "further",
+                                               object_->name(), max_extents));
+    std::int64_t largest = 0;
+    for (int i = 0; i < h.extent_count; ++i)
+        largest = std::max<std::int64_t>(largest, h.extents[static_cast<std::size_t>(i)].pages);
+    std::int64_t pages = 2 * largest;
+    std::int64_t first = h.total_pages;
+    std::int64_t hash_size = h.hash_size + pages * cells_per_page_;
+    if (first + pages > INT32_MAX || hash_size > INT32_MAX)
+        throw error(errc::too_big, fmt::format("{}: the hash table cannot grow beyond the format's "
+                                               "limits",
+                                               object_->name()));
+    grow_object(h, first + pages);
+    std::memset(page_words(static_cast<std::int32_t>(first)), 0,
+                static_cast<std::size_t>(pages) * static_cast<std::size_t>(words_per_page_) * 4);
+    std::int32_t d = descriptor_page_;
+    int slot = h.extent_count;
+    h.total_pages = first + pages;
+    h.hash_size = hash_size;
+    h.extents[static_cast<std::size_t>(slot)] = {static_cast<std::int32_t>(first), static_cast<std::int32_t>(pages)};
+    h.extent_count = slot + 1;
+    store(d, d_total_pages, static_cast<std::int32_t>(h.total_pages));
+    store(d, d_hash_size, static_cast<std::int32_t>(h.hash_size));
+    store(d, d_extents + 2 * slot, static_cast<std::int32_t>(first));
+    store(d, d_extents + 2 * slot + 1, static_cast<std::int32_t>(pages));
+}
+
+void table::rehash(const header &h)
+{
+    // Every bound cell moves through the spare words to its place in the
+    // larger table; cells without a binding (ptr -1) are dropped.
+    for (std::int64_t index = 0; index < h.hash_size; ++index) {
+        cell_ref cell = cell_at(h, index);
+        std::int32_t ptr = load(cell.page, cell.word + cell_ptr);
+        if (ptr == ptr_never_used || ptr == ptr_unbound)
+            continue;
+        std::int32_t key = load(cell.page, cell.word + cell_key);
+        cell_ref target = probe(h, key, true);
+        if (target.found)
+            throw error(errc::corrupt, fmt::format("{}: page {}: key {} is in the hash table twice",
+                                                   object_->name(), cell.page, key));
+        store(target.page, target.word + cell_spare_key, key);
+        store(target.page, target.word + cell_spare_ptr, ptr);
+    }
+    for (std::int64_t index = 0; index < h.hash_size; ++index) {
+        cell_ref cell = cell_at(h, index);
+        store(cell.page, cell.word + cell_key, load(cell.page, cell.word + cell_spare_key));
+        store(cell.page, cell.word + cell_ptr, load(cell.page, cell.word + cell_spare_ptr));
+        store(cell.page, cell.word + cell_spare_key, 0);
+        store(cell.page, cell.word + cell_spare_ptr, 0);
+    }
+}
+
+} // namespace netshm::core

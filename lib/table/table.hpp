@@ -1,0 +1,150 @@
+// shm_table: a Netshm hash table in a shared-memory object.
+//
+// Every value read from the object is untrusted: each word is read once,
+// validated, then used, and a violation throws errc::corrupt naming the page.
+#pragma once
+
+#include "format/layout.hpp"
+#include "lock/page_locks.hpp"
+#include "shm/mapping.hpp"
+#include "shm/shm_object.hpp"
+#include "table/header.hpp"
+#include "util/function_ref.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace netshm::core {
+
+enum class locking_method { none, record };
+
+class table {
+public:
+    // pagesize 0: the existing table's own, or the default for a new one.
+    // init < 0: keep an existing table; >= 0: (re-)initialise for ~init keys.
+    static std::unique_ptr<table> manage(std::shared_ptr<shm_object> object, locking_method locking,
+                                         unsigned pagesize, long long init);
+    ~table();
+    table(const table &) = delete;
+    table &operator=(const table &) = delete;
+
+    // Grow and replace exactly as OCamlnet does (tests compare files byte for byte).
+    void mimic_ocamlnet() noexcept { mimic_ocamlnet_ = true; }
+
+    void add(std::int32_t key, std::span<const std::int32_t> value);
+    void replace(std::int32_t key, std::span<const std::int32_t> value);
+    void remove(std::int32_t key);
+    bool mem(std::int32_t key);
+    // Copies the newest binding to sink(length), which returns the destination
+    // (or nullptr to skip the copy).  False if the key is unbound.
+    bool find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink);
+    std::int64_t length();
+
+    // Callback operations return 0 or the callback's negative answer.
+    int find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn);
+    int iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn);
+    int iter_keys(function_ref<int(std::int32_t)> fn);
+    int find_blocks(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn);
+    int write_blocks(bool announce_remove, std::int32_t key,
+                     function_ref<int(std::int32_t *, std::size_t)> fn);
+
+    void group_begin();
+    void group_end();
+
+    void dump(int fd);
+
+    struct memory_view {
+        std::int32_t *base;
+        std::size_t pages;
+        std::size_t words_per_page;
+    };
+    memory_view memory();
+
+private:
+    class operation;
+    class callback_scope;
+    friend class operation;
+    friend class callback_scope;
+
+    table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page);
+
+    // manage
+    void create_or_reinitialise(long long init);
+    void open_existing(std::int32_t descriptor_page);
+    void write_new_table(long long init);
+
+    // storage
+    int fd() const { return object_->fd(); }
+    void check_writable(const char *what) const;
+    header refresh();
+    void map_pages(std::int64_t pages);
+    void grow_object(header &h, std::int64_t new_total);
+    void ensure_free_pages(header &h, std::int64_t needed);
+    std::vector<std::int32_t> take_free_pages(header &h, std::int64_t count);
+    void free_binding_pages(header &h, const std::vector<std::int32_t> &pages);
+
+    // hash index
+    struct cell_ref {
+        std::int32_t page;
+        int word;  // the cell's first word in its page
+        bool found;
+        std::int32_t ptr;  // as read while probing
+    };
+    cell_ref cell_at(const header &h, std::int64_t index) const;
+    cell_ref probe(const header &h, std::int32_t key, bool spare) const;
+    cell_ref probe_for_addition(header &h, std::int32_t key, bool &claims_cell);
+    void add_hash_extent(header &h);
+    void rehash(const header &h);
+    // The newest binding's first page (validated), or 0 if the key is unbound.
+    std::int32_t bound_page(const header &h, const cell_ref &cell) const;
+
+    // bindings
+    struct binding {
+        std::int32_t first_page;
+        std::int32_t older;
+        std::int64_t length;
+        std::vector<std::int32_t> pages;  // every page of the value, in order
+    };
+    binding read_binding(const header &h, std::int32_t page, std::int32_t key) const;
+    std::int32_t write_binding(header &h, std::int32_t key, std::span<const std::int32_t> value,
+                               std::int32_t older);
+    void copy_value(const binding &b, std::int32_t *out) const;
+    // Calls fn(fragment, length) for each fragment; returns the first answer
+    // other than answer_continue, or answer_continue.
+    int visit_fragments(const binding &b, function_ref<int(std::int32_t *, std::size_t)> fn) const;
+
+    void add_locked(header &h, std::int32_t key, std::span<const std::int32_t> value);
+    void remove_locked(header &h, std::int32_t key);
+
+    // word access
+    std::int32_t *page_words(std::int32_t page) const { return base_ + static_cast<std::int64_t>(page) * words_per_page_; }
+    std::int32_t load(std::int32_t page, int word) const
+    {
+        return __atomic_load_n(page_words(page) + word, __ATOMIC_RELAXED);
+    }
+    void store(std::int32_t page, int word, std::int32_t value)
+    {
+        __atomic_store_n(page_words(page) + word, value, __ATOMIC_RELAXED);
+    }
+    void check_content_page(const header &h, std::int32_t page, const char *what,
+                            std::int32_t referrer) const;
+
+    std::shared_ptr<shm_object> object_;
+    bool writable_;
+    int words_per_page_;
+    int cells_per_page_;
+    std::int32_t descriptor_page_ = 1;
+    page_locks locks_;
+    mapping mapping_;
+    std::int32_t *base_ = nullptr;
+    std::int64_t mapped_pages_ = 0;
+    // Mappings replaced while callbacks may still hold pointers into them.
+    std::vector<mapping> retired_;
+    int callbacks_active_ = 0;
+    bool mimic_ocamlnet_ = false;
+};
+
+} // namespace netshm::core

@@ -1,0 +1,278 @@
+// Operations that call back: all bindings of a key, the whole table, blocks.
+#include "table/answers.hpp"
+#include "table/scopes.hpp"
+
+#include <cerrno>
+#include <optional>
+#include <unistd.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+[[noreturn]] void bad_answer(const char *operation, int answer)
+{
+    throw_invalid(fmt::format("{}: the callback answered {}, which is not allowed here", operation, answer));
+}
+
+// Moves along a key's chain of bindings, newest first, read-locking each
+// binding before releasing the previous one (or the descriptor page).
+class binding_walk {
+public:
+    binding_walk(std::int64_t total_pages, std::int32_t first) : limit_(total_pages), next_(first) {}
+    std::int32_t next() const { return next_; }
+    // Counts a step; a chain longer than the table has pages is a cycle.
+    void step(const std::string &name, std::int32_t older)
+    {
+        if (++visited_ > limit_)
+            throw error(errc::corrupt, fmt::format("{}: the chain of bindings through page {} has a cycle",
+                                                   name, next_));
+        next_ = older;
+    }
+
+private:
+    std::int64_t limit_;
+    std::int64_t visited_ = 0;
+    std::int32_t next_;
+};
+
+} // namespace
+
+int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
+{
+    operation op(*this);
+    std::optional<page_lock_guard> held(std::in_place, locks_, fd(), descriptor_page_, lock_kind::read);
+    header h = refresh();
+    binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
+    std::vector<std::int32_t> value;
+    while (walk.next() != 0) {
+        check_content_page(h, walk.next(), "binding", walk.next());
+        page_lock_guard binding_lock(locks_, fd(), walk.next(), lock_kind::read);
+        held.emplace(std::move(binding_lock));
+        binding b = read_binding(h, walk.next(), key);
+        value.resize(static_cast<std::size_t>(b.length));
+        copy_value(b, value.data());
+        int answer;
+        {
+            callback_scope in_callback(*this);
+            answer = fn(value.data(), value.size());
+        }
+        if (answer < 0)
+            return answer;
+        if (answer != answer_continue)
+            bad_answer("find_all", answer);
+        walk.step(object_->name(), b.older);
+    }
+    return 0;
+}
+
+int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn)
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    header h = refresh();
+    std::vector<std::int32_t> value;
+    std::int64_t bindings_seen = 0;
+    for (std::int64_t index = 0; index < h.hash_size; ++index) {
+        cell_ref cell = cell_at(h, index);
+        cell.ptr = load(cell.page, cell.word + cell_ptr);
+        cell.found = true;
+        std::int32_t page = bound_page(h, cell);
+        if (page == 0)
+            continue;
+        std::int32_t key = load(cell.page, cell.word + cell_key);
+        std::optional<page_lock_guard> held;
+        while (page != 0) {
+            if (++bindings_seen > h.total_pages)
+                throw error(errc::corrupt, fmt::format("{}: more bindings than pages: a chain of bindings "
+                                                       "of key {} has a cycle",
+                                                       object_->name(), key));
+            page_lock_guard binding_lock(locks_, fd(), page, lock_kind::read);
+            held.emplace(std::move(binding_lock));
+            binding b = read_binding(h, page, key);
+            value.resize(static_cast<std::size_t>(b.length));
+            copy_value(b, value.data());
+            int answer;
+            {
+                callback_scope in_callback(*this);
+                answer = fn(key, value.data(), value.size());
+            }
+            if (answer < 0)
+                return answer;
+            if (answer != answer_continue)
+                bad_answer("iter", answer);
+            page = b.older;
+        }
+    }
+    return 0;
+}
+
+int table::iter_keys(function_ref<int(std::int32_t)> fn)
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    header h = refresh();
+    for (std::int64_t index = 0; index < h.hash_size; ++index) {
+        cell_ref cell = cell_at(h, index);
+        cell.ptr = load(cell.page, cell.word + cell_ptr);
+        cell.found = true;
+        if (bound_page(h, cell) == 0)
+            continue;
+        int answer;
+        {
+            callback_scope in_callback(*this);
+            answer = fn(load(cell.page, cell.word + cell_key));
+        }
+        if (answer < 0)
+            return answer;
+        if (answer != answer_continue)
+            bad_answer("iter_keys", answer);
+    }
+    return 0;
+}
+
+int table::find_blocks(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
+{
+    operation op(*this);
+    std::optional<page_lock_guard> held(std::in_place, locks_, fd(), descriptor_page_, lock_kind::read);
+    header h = refresh();
+    binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
+    while (walk.next() != 0) {
+        check_content_page(h, walk.next(), "binding", walk.next());
+        page_lock_guard binding_lock(locks_, fd(), walk.next(), lock_kind::read);
+        held.emplace(std::move(binding_lock));
+        binding b = read_binding(h, walk.next(), key);
+        int answer;
+        {
+            callback_scope in_callback(*this);
+            answer = visit_fragments(b, fn);
+            if (answer == answer_continue)
+                answer = fn(nullptr, 0);
+        }
+        if (answer < 0)
+            return answer;
+        if (answer == answer_break)
+            return 0;
+        if (answer != answer_continue && answer != answer_next)
+            bad_answer("find_blocks", answer);
+        walk.step(object_->name(), b.older);
+    }
+    return 0;
+}
+
+int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int(std::int32_t *, std::size_t)> fn)
+{
+    operation op(*this);
+    check_writable("write_blocks");
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    header h = refresh();
+    cell_ref cell = probe(h, key, false);
+    binding_walk walk(h.total_pages, bound_page(h, cell));
+    // Where the pointer to the current binding lives: the hash cell, or the
+    // older-binding word of the previous binding that was kept.
+    std::int32_t referrer_page = 0;
+    std::optional<page_lock_guard> referrer_lock;
+    std::optional<page_lock_guard> current_lock;
+    while (walk.next() != 0) {
+        std::int32_t page = walk.next();
+        check_content_page(h, page, "binding", page);
+        page_lock_guard binding_lock(locks_, fd(), page, lock_kind::write);
+        current_lock.emplace(std::move(binding_lock));
+        binding b = read_binding(h, page, key);
+
+        bool remove_it = false;
+        auto decide = [&](int answer) -> int {
+            if (answer == answer_remove) {
+                if (!announce_remove)
+                    throw_invalid(fmt::format("write_blocks on {}: the callback answered REMOVE_BINDING, "
+                                              "which was not announced",
+                                              object_->name()));
+                remove_it = true;
+                return answer_continue;
+            }
+            if (answer < 0 || answer == answer_continue || answer == answer_next || answer == answer_break)
+                return answer;
+            bad_answer("write_blocks", answer);
+        };
+        int answer;
+        {
+            callback_scope in_callback(*this);
+            answer = visit_fragments(b, [&](std::int32_t *fragment, std::size_t count) {
+                return decide(fn(fragment, count));
+            });
+            if (answer == answer_continue)
+                answer = decide(fn(nullptr, 0));
+        }
+        if (answer < 0)
+            return answer;
+
+        if (remove_it) {
+            if (h.bindings == 0)
+                throw error(errc::corrupt, fmt::format("{}: descriptor page {}: binding count 0 with key {} "
+                                                       "bound",
+                                                       object_->name(), descriptor_page_, key));
+            if (referrer_page == 0)
+                store(cell.page, cell.word + cell_ptr, b.older != 0 ? b.older : ptr_unbound);
+            else
+                store(referrer_page, c_older_binding, b.older);
+            store(descriptor_page_, d_bindings, static_cast<std::int32_t>(--h.bindings));
+            free_binding_pages(h, b.pages);
+        } else {
+            referrer_page = page;
+            if (announce_remove) {
+                referrer_lock.reset();
+                referrer_lock.emplace(std::move(*current_lock));
+                current_lock.reset();
+            }
+        }
+        if (answer == answer_break)
+            return 0;
+        walk.step(object_->name(), b.older);
+    }
+    return 0;
+}
+
+namespace {
+
+void write_all(int fd, const std::string &text)
+{
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw_system(errno, "dump: write to file descriptor", std::to_string(fd));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+} // namespace
+
+void table::dump(int fd)
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, this->fd(), descriptor_page_, lock_kind::read);
+    std::string text = fmt::format("<shm length={}\n", refresh().bindings);
+    iter([&](std::int32_t key, const std::int32_t *value, std::size_t length) {
+        fmt::format_to(std::back_inserter(text), "  {} => [| ", key);
+        for (std::size_t i = 0; i < length; ++i) {
+            if (i > 0)
+                text += "; ";
+            fmt::format_to(std::back_inserter(text), "{}", value[i]);
+        }
+        text += " |]\n";
+        if (text.size() >= 1 << 16) {
+            write_all(fd, text);
+            text.clear();
+        }
+        return 0;
+    });
+    text += ">\n";
+    write_all(fd, text);
+}
+
+} // namespace netshm::core

@@ -1,0 +1,145 @@
+// Starting to manage an object: creating, re-initialising or opening a table.
+#include "table/table.hpp"
+
+#include "core/error.hpp"
+#include "table/detect_pagesize.hpp"
+
+#include <climits>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+// The page size of the table an object holds, or the default if it holds none.
+unsigned pagesize_or_default(const shm_object &object, std::uint64_t size)
+{
+    try {
+        mapping whole(object.fd(), size, false, object.name());
+        return detect_pagesize(whole.words(), size, 0, object.name());
+    } catch (const error &e) {
+        if (e.code() != errc::corrupt)
+            throw;
+        return default_pagesize;
+    }
+}
+
+} // namespace
+
+table::table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page)
+    : object_(std::move(object)),
+      writable_(object_->writable()),
+      words_per_page_(words_per_page),
+      cells_per_page_(cells_per_page(words_per_page)),
+      locks_(locking == locking_method::record, words_per_page, object_->name())
+{
+}
+
+table::~table()
+{
+    locks_.release_all(object_->is_open() ? object_->fd() : -1);
+}
+
+std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking_method locking,
+                                     unsigned pagesize, long long init)
+{
+    if (pagesize != 0 && (pagesize < min_pagesize || pagesize % 4 != 0 || pagesize > max_pagesize))
+        throw_invalid(fmt::format("page size {} is invalid: it must be at least {}, at most {} and a "
+                                  "multiple of 4",
+                                  pagesize, min_pagesize, max_pagesize));
+    const std::string &name = object->name();
+    std::uint64_t size = object->size();
+    if (size == 0 || init >= 0) {
+        if (!object->writable())
+            throw error(errc::read_only, fmt::format("{}: cannot {} a table in an object opened read-only",
+                                                     name, size == 0 ? "create" : "re-initialise"));
+        if (pagesize == 0)
+            pagesize = size == 0 ? default_pagesize : pagesize_or_default(*object, size);
+        std::unique_ptr<table> created(new table(object, locking, static_cast<int>(pagesize / 4)));
+        created->create_or_reinitialise(init);
+        if (created->mapped_pages_ > 0)
+            return created;
+        // Another process created the table first: open it as it is.
+    }
+    // A table being created by another process is not valid yet: wait for
+    // its creator's descriptor lock and look again.
+    std::int32_t descriptor_page = 0;
+    auto detect = [&] {
+        std::uint64_t current_size = object->size();
+        mapping whole(object->fd(), current_size, false, name);
+        unsigned found = detect_pagesize(whole.words(), current_size, pagesize, name);
+        descriptor_page = whole.words()[master_descriptor_page];
+        return found;
+    };
+    unsigned real_pagesize;
+    try {
+        real_pagesize = detect();
+    } catch (const error &e) {
+        if (e.code() != errc::corrupt || locking != locking_method::record)
+            throw;
+        unsigned guess = pagesize != 0 ? pagesize : default_pagesize;
+        page_locks creator_wait(true, static_cast<int>(guess / 4), name);
+        page_lock_guard wait(creator_wait, object->fd(), 1, lock_kind::read);
+        real_pagesize = detect();
+    }
+    std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4)));
+    opened->open_existing(descriptor_page);
+    return opened;
+}
+
+void table::create_or_reinitialise(long long init)
+{
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    // Under the lock: if another process created the table meanwhile, use it.
+    if (init < 0 && object_->size() != 0)
+        return;
+    write_new_table(init);
+}
+
+void table::open_existing(std::int32_t descriptor_page)
+{
+    descriptor_page_ = descriptor_page;
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    map_pages(static_cast<std::int64_t>(descriptor_page_) + 1);
+    refresh();
+}
+
+void table::write_new_table(long long init)
+{
+    long long hint = init < 0 ? default_init_hint : init;
+    if (hint > INT32_MAX / 2)
+        throw error(errc::too_big, fmt::format("{}: init hint {} is too large", object_->name(), hint));
+    std::int64_t hash_pages = (2 * hint - 1) / cells_per_page_ + 1;
+    std::int64_t total = 2 + hash_pages;
+    std::int64_t hash_size = hash_pages * cells_per_page_;
+    if (total > INT32_MAX || hash_size > INT32_MAX)
+        throw error(errc::too_big, fmt::format("{}: init hint {} needs a hash table too large for the "
+                                               "format",
+                                               object_->name(), hint));
+    std::uint64_t page_bytes = static_cast<std::uint64_t>(words_per_page_) * 4;
+    std::uint64_t old_size = object_->size();
+    std::uint64_t new_size = static_cast<std::uint64_t>(total) * page_bytes;
+    object_->grow_to(new_size);
+    {
+        // Wipe the whole object (never shrink it: others may map it), master
+        // magic last so that nobody takes a half-written table for a valid one.
+        mapping whole(fd(), std::max(old_size, new_size), true, object_->name());
+        std::memset(whole.words(), 0, whole.bytes());
+    }
+    descriptor_page_ = 1;
+    map_pages(total);
+    std::int32_t d = descriptor_page_;
+    store(d, d_magic, descriptor_magic);
+    store(d, d_total_pages, static_cast<std::int32_t>(total));
+    store(d, d_hash_size, static_cast<std::int32_t>(hash_size));
+    store(d, d_extents, 2);
+    store(d, d_extents + 1, static_cast<std::int32_t>(hash_pages));
+    store(0, master_descriptor_page, d);
+    for (int i = 0; i < 4; ++i)
+        store(0, i, file_magic[i]);
+}
+
+} // namespace netshm::core

@@ -1,0 +1,166 @@
+// Single-key operations, groups and access to the mapping.
+#include "table/scopes.hpp"
+
+#include <climits>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+void check_value_size(std::span<const std::int32_t> value)
+{
+    if (value.size() > static_cast<std::size_t>(INT32_MAX))
+        throw error(errc::too_big, fmt::format("a value of {} words exceeds the format's limit of 2^31-1",
+                                               value.size()));
+}
+
+} // namespace
+
+void table::add_locked(header &h, std::int32_t key, std::span<const std::int32_t> value)
+{
+    bool claims_cell;
+    cell_ref cell = probe_for_addition(h, key, claims_cell);
+    std::int32_t older = bound_page(h, cell);
+    if (h.bindings == INT32_MAX || (claims_cell && h.claimed_cells == INT32_MAX))
+        throw error(errc::too_big, fmt::format("{}: too many bindings", object_->name()));
+    std::int32_t first = write_binding(h, key, value, older);
+    store(cell.page, cell.word + cell_key, key);
+    store(cell.page, cell.word + cell_ptr, first);
+    if (claims_cell)
+        store(descriptor_page_, d_claimed_cells, static_cast<std::int32_t>(++h.claimed_cells));
+    store(descriptor_page_, d_bindings, static_cast<std::int32_t>(++h.bindings));
+}
+
+void table::add(std::int32_t key, std::span<const std::int32_t> value)
+{
+    operation op(*this);
+    check_writable("add");
+    check_value_size(value);
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    header h = refresh();
+    add_locked(h, key, value);
+}
+
+void table::remove_locked(header &h, std::int32_t key)
+{
+    cell_ref cell = probe(h, key, false);
+    std::int32_t page = bound_page(h, cell);
+    if (page == 0)
+        return;
+    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::write);
+    binding b = read_binding(h, page, key);
+    if (h.bindings == 0)
+        throw error(errc::corrupt, fmt::format("{}: descriptor page {}: binding count 0 with key {} bound",
+                                               object_->name(), descriptor_page_, key));
+    store(cell.page, cell.word + cell_ptr, b.older != 0 ? b.older : ptr_unbound);
+    store(descriptor_page_, d_bindings, static_cast<std::int32_t>(--h.bindings));
+    free_binding_pages(h, b.pages);
+}
+
+void table::remove(std::int32_t key)
+{
+    operation op(*this);
+    check_writable("remove");
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    header h = refresh();
+    remove_locked(h, key);
+}
+
+void table::replace(std::int32_t key, std::span<const std::int32_t> value)
+{
+    operation op(*this);
+    check_writable("replace");
+    check_value_size(value);
+    if (mimic_ocamlnet_) {
+        group_begin();
+        try {
+            remove(key);
+            add(key, value);
+        } catch (...) {
+            try {
+                group_end();
+            } catch (...) {
+                // The operation's own failure is the one to report.
+            }
+            throw;
+        }
+        group_end();
+        return;
+    }
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    header h = refresh();
+    cell_ref cell = probe(h, key, false);
+    std::int32_t page = bound_page(h, cell);
+    if (page == 0) {
+        add_locked(h, key, value);
+        return;
+    }
+    // Write the new binding before the old one goes, so a failure keeps it.
+    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::write);
+    binding old = read_binding(h, page, key);
+    std::int32_t first = write_binding(h, key, value, old.older);
+    store(cell.page, cell.word + cell_ptr, first);
+    free_binding_pages(h, old.pages);
+}
+
+bool table::mem(std::int32_t key)
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    header h = refresh();
+    std::int32_t page = bound_page(h, probe(h, key, false));
+    if (page == 0)
+        return false;
+    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::read);
+    descriptor_lock.release();
+    read_binding(h, page, key);
+    return true;
+}
+
+bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    header h = refresh();
+    std::int32_t page = bound_page(h, probe(h, key, false));
+    if (page == 0)
+        return false;
+    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::read);
+    descriptor_lock.release();
+    binding b = read_binding(h, page, key);
+    if (std::int32_t *out = sink(static_cast<std::size_t>(b.length)))
+        copy_value(b, out);
+    return true;
+}
+
+std::int64_t table::length()
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    return refresh().bindings;
+}
+
+void table::group_begin()
+{
+    operation op(*this);
+    locks_.begin_group();
+}
+
+void table::group_end()
+{
+    operation op(*this);
+    if (!locks_.end_group(fd()))
+        throw_invalid(fmt::format("group_end on {}: no group is open", object_->name()));
+}
+
+table::memory_view table::memory()
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    header h = refresh();
+    return {base_, static_cast<std::size_t>(h.total_pages), static_cast<std::size_t>(words_per_page_)};
+}
+
+} // namespace netshm::core

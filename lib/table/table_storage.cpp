@@ -1,0 +1,259 @@
+// The object under a table: following its size, growing it, the free list and
+// the content pages of bindings.
+#include "table/table.hpp"
+
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+[[noreturn]] void corrupt(const std::string &name, std::string message)
+{
+    throw error(errc::corrupt, fmt::format("{}: {}", name, message));
+}
+
+std::uint32_t hex(std::int32_t word) { return static_cast<std::uint32_t>(word); }
+
+// Pages that may follow each other in the free list before growth tops it up.
+constexpr std::int64_t min_growth_pages = 16;
+
+} // namespace
+
+void table::check_writable(const char *what) const
+{
+    if (!writable_)
+        throw error(errc::read_only, fmt::format("{} on {}: the table is read-only", what, object_->name()));
+    if (callbacks_active_ > 0)
+        throw error(errc::self_locked, fmt::format("{} on {}: cannot modify table locked by caller", what,
+                                                   object_->name()));
+}
+
+void table::map_pages(std::int64_t pages)
+{
+    mapping fresh(fd(), static_cast<std::size_t>(pages) * static_cast<std::size_t>(words_per_page_) * 4,
+                  writable_, object_->name());
+    if (callbacks_active_ > 0)
+        retired_.push_back(std::move(mapping_));
+    mapping_ = std::move(fresh);
+    base_ = mapping_.words();
+    mapped_pages_ = pages;
+}
+
+header table::refresh()
+{
+    std::int32_t total = load(descriptor_page_, d_total_pages);
+    if (total > mapped_pages_) {
+        // Another process grew the object: map what the object really holds.
+        std::int64_t available = static_cast<std::int64_t>(object_->size() / (static_cast<std::uint64_t>(words_per_page_) * 4));
+        if (total > available)
+            corrupt(object_->name(), fmt::format("descriptor page {}: total page count {} exceeds the "
+                                                 "object's {} pages",
+                                                 descriptor_page_, total, available));
+        map_pages(total);
+    }
+    header h;
+    std::string problem =
+        read_header(page_words(descriptor_page_), descriptor_page_, mapped_pages_, cells_per_page_, h);
+    if (!problem.empty())
+        corrupt(object_->name(), std::move(problem));
+    return h;
+}
+
+void table::grow_object(header &h, std::int64_t new_total)
+{
+    std::uint64_t page_bytes = static_cast<std::uint64_t>(words_per_page_) * 4;
+    std::uint64_t old_size = object_->size();
+    object_->grow_to(static_cast<std::uint64_t>(new_total) * page_bytes);
+    map_pages(new_total);
+    // Pages past the table are zero in a sound object; clear what an earlier
+    // writer may have left there before handing the pages out.
+    std::uint64_t table_end = static_cast<std::uint64_t>(h.total_pages) * page_bytes;
+    if (old_size > table_end)
+        std::memset(page_words(static_cast<std::int32_t>(h.total_pages)), 0,
+                    std::min(old_size, static_cast<std::uint64_t>(new_total) * page_bytes) - table_end);
+}
+
+void table::ensure_free_pages(header &h, std::int64_t needed)
+{
+    if (h.free_count >= needed)
+        return;
+    std::int64_t missing = needed - h.free_count;
+    std::int64_t added = mimic_ocamlnet_ ? missing : std::max({missing, h.total_pages / 4, min_growth_pages});
+    if (h.total_pages + missing > INT32_MAX)
+        throw error(errc::too_big, fmt::format("{}: the table would exceed 2^31-1 pages", object_->name()));
+    added = std::min(added, INT32_MAX - h.total_pages);
+    std::int64_t old_total = h.total_pages;
+    grow_object(h, old_total + added);
+    std::int32_t d = descriptor_page_;
+    h.total_pages = old_total + added;
+    store(d, d_total_pages, static_cast<std::int32_t>(h.total_pages));
+    for (std::int64_t page = old_total; page < h.total_pages; ++page) {
+        store(static_cast<std::int32_t>(page), free_magic_word, free_magic);
+        store(static_cast<std::int32_t>(page), free_next, h.free_head);
+        h.free_head = static_cast<std::int32_t>(page);
+    }
+    h.free_count += added;
+    store(d, d_free_head, h.free_head);
+    store(d, d_free_count, static_cast<std::int32_t>(h.free_count));
+}
+
+std::vector<std::int32_t> table::take_free_pages(header &h, std::int64_t count)
+{
+    // Walk and check the pages first, so that a damaged list changes nothing.
+    std::vector<std::int32_t> pages;
+    pages.reserve(static_cast<std::size_t>(count));
+    std::int32_t page = h.free_head;
+    for (std::int64_t i = 0; i < count; ++i) {
+        if (page == 0)
+            corrupt(object_->name(), fmt::format("descriptor page {}: the free list ends after {} pages but "
+                                                 "counts {}",
+                                                 descriptor_page_, i, h.free_count));
+        if (!h.is_data_page(page))
+            corrupt(object_->name(), fmt::format("page {} on the free list is outside the content pages", page));
+        if (std::int32_t magic = load(page, free_magic_word); magic != free_magic)
+            corrupt(object_->name(), fmt::format("page {} on the free list has magic {:#010x}", page, hex(magic)));
+        std::int32_t next = load(page, free_next);
+        if (next != 0 && !h.is_data_page(next))
+            corrupt(object_->name(), fmt::format("page {}: free list link {} is outside the content pages",
+                                                 page, next));
+        pages.push_back(page);
+        page = next;
+    }
+    std::vector<std::int32_t> sorted(pages);
+    std::sort(sorted.begin(), sorted.end());
+    if (auto repeat = std::adjacent_find(sorted.begin(), sorted.end()); repeat != sorted.end())
+        corrupt(object_->name(), fmt::format("the free list has a cycle through page {}", *repeat));
+    h.free_head = page;
+    h.free_count -= count;
+    store(descriptor_page_, d_free_head, h.free_head);
+    store(descriptor_page_, d_free_count, static_cast<std::int32_t>(h.free_count));
+    return pages;
+}
+
+void table::free_binding_pages(header &h, const std::vector<std::int32_t> &pages)
+{
+    for (std::int32_t page : pages) {
+        store(page, free_magic_word, free_magic);
+        store(page, free_next, h.free_head);
+        h.free_head = page;
+    }
+    h.free_count += static_cast<std::int64_t>(pages.size());
+    store(descriptor_page_, d_free_head, h.free_head);
+    store(descriptor_page_, d_free_count, static_cast<std::int32_t>(h.free_count));
+}
+
+void table::check_content_page(const header &h, std::int32_t page, const char *what,
+                               std::int32_t referrer) const
+{
+    if (!h.is_data_page(page))
+        corrupt(object_->name(), fmt::format("page {}: {} {} is outside the content pages", referrer, what, page));
+}
+
+table::binding table::read_binding(const header &h, std::int32_t page, std::int32_t key) const
+{
+    const std::string &name = object_->name();
+    if (std::int32_t magic = load(page, c_magic); magic != content_magic)
+        corrupt(name, fmt::format("page {}: bad content page magic {:#010x}", page, hex(magic)));
+    if (std::int32_t stored = load(page, c_key); stored != key)
+        corrupt(name, fmt::format("page {}: binding of key {} found for key {}", page, stored, key));
+    std::int32_t next = load(page, c_next_page);
+    binding b{page, load(page, c_older_binding), load(page, c_value_length), {}};
+    if (b.older != 0)
+        check_content_page(h, b.older, "older binding", page);
+    if (std::int32_t offset = load(page, c_value_offset); offset != 0)
+        corrupt(name, fmt::format("page {}: value offset {} is not 0", page, offset));
+    if (b.length < 0 || pages_for_value(b.length, words_per_page_) > h.total_pages)
+        corrupt(name, fmt::format("page {}: value length {} is impossible", page, b.length));
+    b.pages.reserve(static_cast<std::size_t>(pages_for_value(b.length, words_per_page_)));
+    b.pages.push_back(page);
+    std::int64_t remaining = b.length - std::min<std::int64_t>(b.length, words_per_page_ - c_data);
+    std::int32_t current = page;
+    for (std::int32_t sequence = 1; remaining > 0; ++sequence) {
+        if (next == 0)
+            corrupt(name, fmt::format("page {}: value of length {} ends {} words early", current, b.length,
+                                      remaining));
+        check_content_page(h, next, "next value page", current);
+        if (std::int32_t magic = load(next, f_magic); magic != followup_magic)
+            corrupt(name, fmt::format("page {}: bad follow-up page magic {:#010x}", next, hex(magic)));
+        if (std::int32_t stored = load(next, f_key); stored != key)
+            corrupt(name, fmt::format("page {}: follow-up page of key {} found for key {}", next, stored, key));
+        if (std::int32_t stored = load(next, f_sequence); stored != sequence)
+            corrupt(name, fmt::format("page {}: sequence number {} where {} was expected", next, stored, sequence));
+        current = next;
+        next = load(current, f_next_page);
+        b.pages.push_back(current);
+        remaining -= std::min<std::int64_t>(remaining, words_per_page_ - f_data);
+    }
+    if (next != 0)
+        corrupt(name, fmt::format("page {}: the value continues past its length {}", current, b.length));
+    return b;
+}
+
+int table::visit_fragments(const binding &b, function_ref<int(std::int32_t *, std::size_t)> fn) const
+{
+    std::int64_t remaining = b.length;
+    for (std::size_t i = 0; i < b.pages.size(); ++i) {
+        int offset = i == 0 ? int{c_data} : int{f_data};
+        std::int64_t count = std::min<std::int64_t>(remaining, words_per_page_ - offset);
+        int answer = fn(page_words(b.pages[i]) + offset, static_cast<std::size_t>(count));
+        if (answer != 0)
+            return answer;
+        remaining -= count;
+    }
+    return 0;
+}
+
+void table::copy_value(const binding &b, std::int32_t *out) const
+{
+    visit_fragments(b, [&out](const std::int32_t *fragment, std::size_t count) {
+        std::memcpy(out, fragment, count * sizeof(std::int32_t));
+        out += count;
+        return 0;
+    });
+}
+
+std::int32_t table::write_binding(header &h, std::int32_t key, std::span<const std::int32_t> value,
+                                  std::int32_t older)
+{
+    std::int64_t needed = pages_for_value(static_cast<std::int64_t>(value.size()), words_per_page_);
+    ensure_free_pages(h, needed);
+    std::vector<std::int32_t> pages = take_free_pages(h, needed);
+    const std::int32_t *source = value.data();
+    std::int64_t remaining = static_cast<std::int64_t>(value.size());
+    for (std::size_t i = 0; i < pages.size(); ++i) {
+        std::int32_t page = pages[i];
+        std::int32_t next = i + 1 < pages.size() ? pages[i + 1] : 0;
+        int offset;
+        if (i == 0) {
+            store(page, c_magic, content_magic);
+            store(page, c_key, key);
+            store(page, c_next_page, next);
+            store(page, c_older_binding, older);
+            store(page, c_value_offset, 0);
+            store(page, c_value_length, static_cast<std::int32_t>(value.size()));
+            offset = c_data;
+        } else {
+            store(page, f_magic, followup_magic);
+            store(page, f_key, key);
+            store(page, f_next_page, next);
+            store(page, f_sequence, static_cast<std::int32_t>(i));
+            offset = f_data;
+        }
+        std::int64_t count = std::min<std::int64_t>(remaining, words_per_page_ - offset);
+        if (count > 0)
+            std::memcpy(page_words(page) + offset, source, static_cast<std::size_t>(count) * sizeof(std::int32_t));
+        source += count;
+        remaining -= count;
+    }
+    return pages.front();
+}
+
+} // namespace netshm::core
