@@ -1,11 +1,12 @@
 /* The C side of the interop test: runs an operation script (grammar in script_gen.py) on a
  * table through netshm's C API and prints the same transcript as the OCaml helper.
  *
- * Usage: netshm_interop_driver [--first-line N] [--mimic] FILE PAGESIZE INIT SCRIPT
+ * Usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] FILE PAGESIZE INIT SCRIPT
  *   FILE      a file table, created if missing
  *   PAGESIZE  passed to netshm_manage (0: detect)
  *   INIT      an init hint, or "none" (init < 0)
- *   --mimic   grow and replace as OCamlnet does (netshm_testing_mimic_ocamlnet)
+ *   --mimic     grow and replace as OCamlnet does (netshm_testing_mimic_ocamlnet)
+ *   --readonly  open the file O_RDONLY: a read-only table (for scripts that only read)
  * Exit status: 0 when the whole script ran, 2 on an unexpected failure. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -431,10 +432,13 @@ int main(int argc, char **argv)
 {
     long first_line = 1;
     bool mimic = false;
+    bool readonly = false;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--mimic") == 0)
             mimic = true;
+        else if (strcmp(argv[i], "--readonly") == 0)
+            readonly = true;
         else if (strcmp(argv[i], "--first-line") == 0 && i + 1 < argc)
             first_line = strtol(argv[++i], NULL, 10);
         else
@@ -442,7 +446,8 @@ int main(int argc, char **argv)
     }
     if (argc - i != 4) {
         fprintf(stderr,
-                "usage: netshm_interop_driver [--first-line N] [--mimic] FILE PAGESIZE INIT SCRIPT\n");
+                "usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] FILE PAGESIZE "
+                "INIT SCRIPT\n");
         return 1;
     }
     const char *file = argv[i], *script = argv[i + 3];
@@ -455,7 +460,8 @@ int main(int argc, char **argv)
     current_line = 0;
     netshm_descr *d;
     netshm_table *t;
-    check(netshm_open(NETSHM_TYPE_FILE, file, O_RDWR | O_CREAT, 0600, &d), "open");
+    check(netshm_open(NETSHM_TYPE_FILE, file, readonly ? O_RDONLY : O_RDWR | O_CREAT, 0600, &d),
+          "open");
     check(netshm_manage(d, NETSHM_RECORD_LOCKING, pagesize, init, &t), "manage");
     if (mimic)
         check(netshm_testing_mimic_ocamlnet(t), "mimic");

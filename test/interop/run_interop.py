@@ -16,6 +16,9 @@ init hint (1..10000, or none), and predicts its transcript. Then:
   ocaml-reads (b) the OCaml helper reads the default-mode file back the same way.
   alternate   the script is cut into chunks run alternately by OCaml and the C driver
           (default mode) on one file: both keep working on what the other wrote.
+  reinit  the C driver re-initialises the OCaml file (init on a non-empty object) and runs a
+          new script, OCaml continues it: as on a new table; the object does not shrink.
+  pagesize    managing the OCaml file with a wrong page size is refused, naming the real one.
 
 A failure names the seed, the check, and the first differing script line / page and word;
 for bytes and shape the script is bisected to the first operation after which the files
@@ -40,7 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import format1  # noqa: E402
 import script_gen  # noqa: E402
 
-CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate")
+CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate", "reinit",
+          "pagesize")
 
 
 class Failure(Exception):
@@ -73,11 +77,14 @@ class Seed:
             f.write("\n".join(lines) + "\n")
         return p
 
-    def run(self, program, table, script, pagesize=None, init=None, first_line=1, mimic=False):
+    def run(self, program, table, script, pagesize=None, init=None, first_line=1, mimic=False,
+            readonly=False):
         """Runs the OCaml helper or the C driver; returns (transcript lines, error text)."""
         cmd = [self.ocaml if program == "ocaml" else self.driver, "--first-line", str(first_line)]
         if mimic:
             cmd.append("--mimic")
+        if readonly:
+            cmd.append("--readonly")
         cmd += [table, str(self.scenario.pagesize if pagesize is None else pagesize),
                 self.init_arg if init is None else init, script]
         try:
@@ -86,8 +93,12 @@ class Seed:
             return [], "timed out after 300 s: %s" % " ".join(cmd)
         lines = r.stdout.splitlines()
         if r.returncode != 0:
-            last = lines[-1] if lines else ""
-            return lines, "exit status %d: %s %s" % (r.returncode, short(last), short(r.stderr.strip()))
+            text = "exit status %d" % r.returncode
+            if r.stderr.strip():
+                text += ", stderr: " + short(r.stderr.strip())
+            if lines:
+                text += ", last output: " + short(lines[-1])
+            return lines, text
         return lines, None
 
     def fail(self, check, text):
@@ -105,6 +116,8 @@ class Seed:
         else:
             ln = len(lines)
         op = lines[ln - 1] if 0 < ln <= len(lines) else "?"
+        if error and n == len(got) - 1:
+            error = error.split(", last output: ")[0]
         self.fail(check, "%s: transcript differs at script line %d `%s`:\n      expected: %s\n"
                   "      got:      %s%s" % (
                       who, ln, short(op, 120),
@@ -142,8 +155,9 @@ class Seed:
             return err is not None or differs_files(a, c) is not None
         k = self.bisect(differs)
         a, c, err = self.prefix_files(k, c_mode)
-        return "first diverging operation: script line %d `%s`\n      after it: %s" % (
-            k, short(self.scenario.lines[k - 1], 120), err or differs_files(a, c))
+        where = ("first diverging operation: script line %d `%s`" % (k, short(self.scenario.lines[k - 1], 120))
+                 if k > 1 else "the files differ right after netshm_manage, before any operation")
+        return "%s\n      there: %s" % (where, err or differs_files(a, c))
 
     def canonical_difference(self, path_a, path_c):
         try:
@@ -170,9 +184,13 @@ class Seed:
         lines, expected = script_gen.verification(self.scenario, self.rng)
         script = self.write_script("verify.txt", lines)
         before = open(table, "rb").read()
-        # the C driver detects the page size itself half of the time
+        # the C driver detects the page size itself half of the time, and reads through a
+        # read-only descriptor half of the time
         pagesize = 0 if program == "c" and self.rng.random() < 0.5 else None
-        got, err = self.run(program, table, script, pagesize=pagesize, init="none")
+        readonly = program == "c" and self.rng.random() < 0.5
+        got, err = self.run(program, table, script, pagesize=pagesize, init="none", readonly=readonly)
+        if readonly:
+            who += " (read-only)"
         self.compare_transcript(check, who, got, err, expected, lines)
         if open(table, "rb").read() != before:
             copy = self.path("after-read.tbl")
@@ -206,6 +224,44 @@ class Seed:
         if self.compare_transcript("alternate", who, transcript, None, sc.expected, sc.lines):
             self.check_sound("alternately written", table)
 
+    def reinit(self, source):
+        """This library re-initialises a table OCaml has filled and runs a new script on it,
+        then OCaml continues that script: the table must behave as a new one (OCamlnet's own
+        re-initialisation leaves stale pages and phantom keys, so only this library
+        re-initialises here), and the object must not shrink."""
+        table = self.path("reinit.tbl")
+        shutil.copyfile(source, table)
+        size = os.path.getsize(table)
+        init = self.rng.choice([0, 1, 10, 100, 1000])
+        second = script_gen.generate(self.seed + 1000000007, 400, pagesize=self.scenario.pagesize, init=init)
+        cut = self.rng.choice(second.splits[1:-1] or [len(second.lines) - 3])
+        got, err = self.run("c", table, self.write_script("reinit-c.txt", second.lines[:cut]), init=str(init))
+        who = "C re-initialising the OCaml file with init %d (lines 1-%d), then OCaml" % (init, cut)
+        if err is None:
+            self.check_sound("re-initialised (after the C part)", table)
+            more, err = self.run("ocaml", table, self.write_script("reinit-ocaml.txt", second.lines[cut:]),
+                                 init="none", first_line=cut + 1)
+            got += more
+        if self.compare_transcript("reinit", who, got, err, second.expected, second.lines):
+            self.check_sound("re-initialised (after the OCaml part)", table)
+        if os.path.getsize(table) < size:
+            self.fail("reinit", "%s: the object shrank from %d to %d bytes" % (who, size, os.path.getsize(table)))
+
+    def wrong_pagesize(self, table):
+        """Managing a table with another page size than its own is refused, naming the real
+        one, and changes nothing."""
+        real = self.scenario.pagesize
+        wrong = self.rng.choice([p for p in (160, 256, 512, 1024) if p != real])
+        before = open(table, "rb").read()
+        got, err = self.run("c", table, self.write_script("length.txt", ["length"]), pagesize=wrong,
+                            init="none")
+        text = got[-1] if got else ""
+        if err is None or "manage" not in text or str(real) not in text:
+            self.fail("pagesize", "managing a table of page size %d with page size %d: %s" % (
+                real, wrong, "accepted" if err is None else "refused without naming %d: %s" % (real, text)))
+        if open(table, "rb").read() != before:
+            self.fail("pagesize", "managing with the wrong page size %d changed the file" % wrong)
+
     def run_all(self):
         sc = self.scenario
         script = self.write_script("script.txt", sc.lines)
@@ -236,6 +292,9 @@ class Seed:
         if ok["C mimic"]:
             self.read_back("ocaml-reads", "ocaml", b, "OCaml reading the C mimic file")
         self.alternate()
+        if ok["OCaml"]:
+            self.reinit(a)
+            self.wrong_pagesize(a)
         return self.failures
 
 
@@ -254,7 +313,7 @@ def run_seed(seed, ops, ocaml, driver, keep):
             shutil.rmtree(dest, ignore_errors=True)
             shutil.copytree(d, dest)
         sc = s.scenario
-        desc = "pagesize=%d init=%s keys=%d" % (sc.pagesize, s.init_arg, len(sc.keys))
+        desc = "%s pagesize=%d init=%s keys=%d" % (sc.style, sc.pagesize, s.init_arg, len(sc.keys))
         return seed, desc, failures, len(sc.lines)
 
 

@@ -244,8 +244,9 @@ class Model:
 class Scenario:
     """A generated test case: table parameters, the script and its predicted transcript."""
 
-    def __init__(self, seed, pagesize, init, lines, expected, model, keys, splits):
+    def __init__(self, seed, style, pagesize, init, lines, expected, model, keys, splits):
         self.seed = seed
+        self.style = style
         self.pagesize = pagesize
         self.init = init          # None: no ?init / init < 0
         self.lines = lines        # script lines; lines[i] is line i + 1
@@ -263,7 +264,7 @@ def hash_sizes(pagesize, init):
     """The hash table sizes S a table goes through as it grows (DESIGN §5)."""
     cells = pagesize // 16 - 1
     n = 1000 if init is None else init
-    first = (2 * n - 1) // cells + 1
+    first = (2 * n - 1) // cells + 1 if n > 0 else 1   # OCaml's division truncates
     return [cells * first * (2 ** (i + 1) - 1) for i in range(8)]
 
 
@@ -373,30 +374,70 @@ def make_action(rng, kind, length, words_per_page):
     return "".join(kept) or "n"
 
 
-OP_WEIGHTS = [
-    ("add", 30), ("replace", 12), ("remove", 11), ("find", 7), ("mem", 3), ("findall", 3),
-    ("length", 2), ("rblocks", 6), ("wblocks", 13), ("wblocks_noann", 1),
-    ("group", 3), ("dump", 0.05),
-]
+OP_WEIGHTS = {
+    "add": 30, "replace": 12, "remove": 11, "find": 7, "mem": 3, "findall": 3, "length": 2,
+    "rblocks": 6, "wblocks": 13, "wblocks_noann": 1, "group": 3, "dump": 0.05,
+}
+
+# Scenario styles: (weight, pool sizes, operation weights changed from OP_WEIGHTS)
+STYLES = {
+    "mixed": (5, [6, 20, 100, 400, 1500], {}),
+    # every key congruent modulo a hash table size: long probe sequences
+    "collide": (2, [20, 100, 400], {}),
+    # mostly new keys on a small table: many resizes and hash extents
+    "grow": (2, [3000], {"add": 70, "replace": 8, "remove": 4, "wblocks": 5}),
+    # a few keys with long binding stacks
+    "deep": (1, [2, 4], {"add": 40, "remove": 4, "wblocks": 12, "rblocks": 6}),
+}
+
+
+def make_collision_pool(rng, pagesize, init, size):
+    sizes = hash_sizes(pagesize, init)
+    moduli = rng.sample(sizes[:3], rng.randrange(1, 3))
+    base = rng.choice([0, rng.randrange(-100, 100), rng.randrange(INT32_MIN, INT32_MAX)])
+    pool = set()
+    for _ in range(20 * size):
+        if len(pool) >= size:
+            break
+        k = _clip32(base + rng.randrange(-size, size) * rng.choice(moduli) + rng.choice([0, 0, 0, 1, 4, 9]))
+        if k is not None:
+            pool.add(k)
+    pool = sorted(pool)
+    rng.shuffle(pool)
+    return pool
 
 
 def generate(seed, n_ops, pagesize=None, init=None):
     """A random scenario of about n_ops operations (random page size and init if None)."""
     rng = random.Random(seed)
+    style = rng.choices(list(STYLES), [w for w, _, _ in STYLES.values()])[0]
+    _, pool_sizes, op_changes = STYLES[style]
     pagesize = pagesize or rng.choice([160, 256, 1024])
     if init is None:
-        init = None if rng.random() < 0.08 else int(10 ** rng.uniform(0, 4))
+        r = rng.random()
+        if style == "grow":
+            init = rng.randrange(0, 40)
+        elif r < 0.08:
+            init = None
+        elif r < 0.11:
+            init = 0
+        else:
+            init = int(10 ** rng.uniform(0, 4))
     words_per_page = pagesize // 4
-    pool_size = rng.choice([6, 20, 100, 400, 1500])
-    keys = make_key_pool(rng, pagesize, init, pool_size)
+    pool_size = rng.choice(pool_sizes)
+    if style == "collide":
+        keys = make_collision_pool(rng, pagesize, init, pool_size)
+    else:
+        keys = make_key_pool(rng, pagesize, init, pool_size)
     hot = keys[:min(len(keys), rng.choice([3, 8, 30]))]
     model = Model(pagesize)
-    lines = ["# seed=%d pagesize=%d init=%s" % (seed, pagesize, "-" if init is None else init)]
+    lines = ["# seed=%d style=%s pagesize=%d init=%s" % (seed, style, pagesize, "none" if init is None else init)]
     expected = []
     splits = [1]
     depth = 0
-    names = [n for n, _ in OP_WEIGHTS]
-    weights = [w for _, w in OP_WEIGHTS]
+    op_weights = dict(OP_WEIGHTS, **op_changes)
+    names = list(op_weights)
+    weights = list(op_weights.values())
 
     def any_key():
         return rng.choice(hot) if rng.random() < 0.3 else rng.choice(keys)
@@ -429,6 +470,8 @@ def generate(seed, n_ops, pagesize=None, init=None):
             n = min(len(vs), 6) + rng.randrange(2)
             actions = [make_action(rng, kind, len(vs[i]) if i < len(vs) else 0, words_per_page)
                        for i in range(n)]
+            if len(vs) > n and rng.random() < 0.7:
+                actions.append("b0")    # do not print every binding of a deep stack
             emit(" ".join([op, str(key)] + actions))
         elif op == "group":
             if depth > 0 and rng.random() < 0.6:
@@ -446,7 +489,7 @@ def generate(seed, n_ops, pagesize=None, init=None):
     emit("length")
     emit("dump")
     emit("dumpk")
-    return Scenario(seed, pagesize, init, lines, expected, model, keys, sorted(set(splits)))
+    return Scenario(seed, style, pagesize, init, lines, expected, model, keys, sorted(set(splits)))
 
 
 def verification(scenario, rng):
