@@ -378,6 +378,55 @@ static void dump_keys(netshm_table *t)
     free(k.v);
 }
 
+/* Reads and a modification from inside the callbacks of iter and iter_keys (at their first
+ * call): reading is allowed, modifying is refused. */
+struct probe {
+    netshm_table *table;
+    int32_t key;
+    const char *what;
+    bool done;
+};
+
+static void probe_inside(struct probe *p)
+{
+    if (p->done)
+        return;
+    p->done = true;
+    printf("%ld  %s: find = ", current_line, p->what);
+    print_find(p->table, p->key);
+    printf("\n");
+    int rc = netshm_add(p->table, p->key, NULL, 0);
+    if (rc == NETSHM_ESELFLOCKED)
+        printf("%ld  %s: modify refused\n", current_line, p->what);
+    else if (rc == 0)
+        printf("%ld  %s: modify allowed\n", current_line, p->what);
+    else
+        printf("%ld  %s: modify error %d (%s)\n", current_line, p->what, rc, netshm_last_error());
+}
+
+static int probe_binding(int32_t key, const int32_t *value, size_t len, void *ctx)
+{
+    (void)key, (void)value, (void)len;
+    probe_inside(ctx);
+    return 0;
+}
+
+static int probe_key(int32_t key, void *ctx)
+{
+    (void)key;
+    probe_inside(ctx);
+    return 0;
+}
+
+static void probe(netshm_table *t, int32_t key)
+{
+    printf("%ld probe %" PRId32 "\n", current_line, key);
+    struct probe p = {t, key, "iter", false};
+    check(netshm_iter(t, probe_binding, &p), "iter");
+    p = (struct probe){t, key, "iter_keys", false};
+    check(netshm_iter_keys(t, probe_key, &p), "iter_keys");
+}
+
 /* -------------------------------------------------------------- the script */
 
 static void run_op(netshm_table *t, char **w, size_t n)
@@ -418,6 +467,12 @@ static void run_op(netshm_table *t, char **w, size_t n)
         printf("%ld length %zu\n", current_line, table_length(t));
     } else if (strcmp(op, "dump") == 0 && n == 1) {
         dump_iter(t);
+    } else if (strcmp(op, "netdump") == 0 && n == 1) {
+        printf("%ld netdump\n", current_line);
+        fflush(stdout);
+        check(netshm_dump(t, 1), op);
+    } else if (strcmp(op, "probe") == 0 && n == 2) {
+        probe(t, parse_int32(w[1]));
     } else if (strcmp(op, "dumpk") == 0 && n == 1) {
         dump_keys(t);
     } else if ((strcmp(op, "rblocks") == 0 || strcmp(op, "wblocks") == 0 ||

@@ -211,6 +211,24 @@ let dump_keys tbl ln =
     (fun k -> emit ln " %ld: %s" k (format_values (Netshm.find_all tbl k)))
     (sorted_keys !keys)
 
+(* Reads and a modification from inside the callbacks of iter and iter_keys (at their first
+   call): reading is allowed, modifying is refused. *)
+let probe tbl ln key =
+  emit ln "probe %ld" key;
+  let first = ref true in
+  let inside what =
+    if !first then begin
+      first := false;
+      emit ln " %s: find = %s" what (format_find tbl key);
+      match Netshm.add tbl key (value_of_words []) with
+      | () -> emit ln " %s: modify allowed" what
+      | exception Failure _ -> emit ln " %s: modify refused" what
+    end
+  in
+  Netshm.iter (fun _ _ -> inside "iter") tbl;
+  first := true;
+  Netshm.iter_keys (fun _ -> inside "iter_keys") tbl
+
 (* --------------------------------------------------------------- the script *)
 
 let run_op tbl ln words =
@@ -225,6 +243,11 @@ let run_op tbl ln words =
       emit ln "findall %s = %s" k (if vs = [] then "none" else format_values vs)
   | [ "length" ] -> emit ln "length %d" (Netshm.length tbl)
   | [ "dump" ] -> dump_iter tbl ln
+  | [ "netdump" ] ->
+      emit ln "netdump";
+      flush_out ();
+      Netshm.dump tbl
+  | [ "probe"; k ] -> probe tbl ln (Int32.of_string k)
   | [ "dumpk" ] -> dump_keys tbl ln
   | ("rblocks" | "wblocks" | "wblocks_noann") as op :: k :: acts ->
       let key = Int32.of_string k in

@@ -55,6 +55,30 @@ def short(text, limit=300):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def normalize(lines):
+    """The transcript with the raw output of each netdump ("<shm length=N", "  K => [| ... |]"
+    per binding in hash table order, ">") prefixed by its script line number and its bindings
+    sorted by key (stably: a key's bindings stay newest first), as the model predicts it;
+    and the raw netdump outputs, whose order two programs on equal hash tables share."""
+    out, raw = [], []
+    i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        head = lines[i].split(" ")
+        i += 1
+        if len(head) == 2 and head[1] == "netdump":
+            block = []
+            while i < len(lines) and (not block or block[-1] != ">"):
+                block.append(lines[i])
+                i += 1
+            raw.append(block)
+            body = [b for b in block if b.startswith("  ")]
+            body.sort(key=lambda b: int(b.split()[0]) if b.split()[0].lstrip("-").isdigit() else 0)
+            rest = [b for b in block if not b.startswith("  ")]
+            out += ["%s %s" % (head[0], b) for b in rest[:1] + body + rest[1:]]
+    return out, raw
+
+
 class Seed:
     """Runs every check of one seed in a directory of its own."""
 
@@ -91,7 +115,7 @@ class Seed:
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         except subprocess.TimeoutExpired:
             return [], "timed out after 300 s: %s" % " ".join(cmd)
-        lines = r.stdout.splitlines()
+        lines, self.last_netdumps = normalize(r.stdout.splitlines())
         if r.returncode != 0:
             text = "exit status %d" % r.returncode
             if r.stderr.strip():
@@ -267,10 +291,20 @@ class Seed:
         script = self.write_script("script.txt", sc.lines)
         a, b, c = self.path("ocaml.tbl"), self.path("mimic.tbl"), self.path("default.tbl")
         ok = {}
+        netdumps = {}
         for who, program, path, mimic in (("OCaml", "ocaml", a, False), ("C mimic", "c", b, True),
                                           ("C default", "c", c, False)):
             got, err = self.run(program, path, script, mimic=mimic)
+            netdumps[who] = self.last_netdumps
             ok[who] = self.compare_transcript("run", who, got, err, sc.expected, sc.lines)
+        for who in ("C mimic", "C default"):
+            if ok["OCaml"] and ok[who] and netdumps[who] != netdumps["OCaml"]:
+                n, (x, y) = next((n, xy) for n, xy in enumerate(zip(netdumps["OCaml"], netdumps[who]))
+                                 if xy[0] != xy[1])
+                i = next((i for i, (u, v) in enumerate(zip(x, y)) if u != v), min(len(x), len(y)))
+                self.fail("shape", "netdump %d: %s prints the bindings in another order than OCaml; "
+                          "line %d: OCaml `%s`, %s `%s`" % (n, who, i, short(x[i] if i < len(x) else "(end)"),
+                                                          who, short(y[i] if i < len(y) else "(end)")))
         if ok["OCaml"] and ok["C mimic"]:
             diff = format1.first_difference(a, b, sc.pagesize)
             if diff:

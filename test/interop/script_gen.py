@@ -21,6 +21,14 @@ starting with '#' are ignored. K is an int32 key, V an int32 word (decimal, sign
   dump                  prints "dump length=N", then " K: [n] v... ; [m] v..." for every
                         key in ascending signed order: its bindings as iter presents them
   dumpk                 the same from iter_keys + find_all, headed "dumpk length=N"
+  netdump               prints "netdump", then Netshm.dump / netshm_dump's own output,
+                        "<shm length=N", "  K => [| v1; v2 |]" per binding in hash table
+                        order, ">" (run_interop.py compares it between the programs as is,
+                        and with the model after sorting the bindings by key)
+  probe K               prints "probe K", then from inside the first callback of iter:
+                        " iter: find = ..." (find K) and " iter: modify refused" (trying
+                        add K []), then the same from inside iter_keys (" iter_keys: ...");
+                        nothing for an empty table
   rblocks K A...        Netshm.read_blocks / netshm_find_blocks on K
   wblocks K A...        Netshm.write_blocks / netshm_write_blocks announcing Remove_binding
   wblocks_noann K A...  write_blocks announcing nothing: an 'r' answer is an error
@@ -159,6 +167,19 @@ class Model:
             self._dump(ln, "dump", out)
         elif op == "dumpk":
             self._dump(ln, "dumpk", out)
+        elif op == "netdump":
+            out.append("%d netdump" % ln)
+            out.append("%d <shm length=%d" % (ln, self.count))
+            for k in sorted(self.bindings):
+                for v in self.bindings[k]:
+                    out.append("%d   %d => [| %s |]" % (ln, k, "; ".join(map(str, v))))
+            out.append("%d >" % ln)
+        elif op == "probe":
+            out.append("%d probe %s" % (ln, words[1]))
+            if self.bindings:
+                for what in ("iter", "iter_keys"):
+                    out.append("%d  %s: find = %s" % (ln, what, self._find_text(int(words[1]))))
+                    out.append("%d  %s: modify refused" % (ln, what))
         elif op in ("rblocks", "wblocks", "wblocks_noann"):
             self._blocks(ln, op, int(words[1]), [parse_action(a) for a in words[2:]], out)
         elif op in ("group_begin", "group_end"):
@@ -377,6 +398,7 @@ def make_action(rng, kind, length, words_per_page):
 OP_WEIGHTS = {
     "add": 30, "replace": 12, "remove": 11, "find": 7, "mem": 3, "findall": 3, "length": 2,
     "rblocks": 6, "wblocks": 13, "wblocks_noann": 1, "group": 3, "dump": 0.05,
+    "netdump": 0.05, "probe": 1,
 }
 
 # Scenario styles: (weight, pool sizes, operation weights changed from OP_WEIGHTS)
@@ -457,12 +479,12 @@ def generate(seed, n_ops, pagesize=None, init=None):
         op = rng.choices(names, weights)[0]
         if op in ("add", "replace"):
             emit(" ".join([op, str(any_key())] + [str(w) for w in make_value(rng, words_per_page)]))
-        elif op in ("remove", "find", "mem", "findall"):
+        elif op in ("remove", "find", "mem", "findall", "probe"):
             emit("%s %d" % (op, bound_key() if rng.random() < 0.8 else any_key()))
         elif op == "length":
             emit("length")
-        elif op == "dump":
-            emit("dump")
+        elif op in ("dump", "netdump"):
+            emit(op)
         elif op in ("rblocks", "wblocks", "wblocks_noann"):
             key = bound_key()
             kind = "noann" if op == "wblocks_noann" else op
@@ -489,6 +511,7 @@ def generate(seed, n_ops, pagesize=None, init=None):
     emit("length")
     emit("dump")
     emit("dumpk")
+    emit("netdump")
     return Scenario(seed, style, pagesize, init, lines, expected, model, keys, sorted(set(splits)))
 
 
@@ -496,7 +519,7 @@ def verification(scenario, rng):
     """A read-only script checking every binding of the scenario's final table, and its
     predicted transcript."""
     model = scenario.model.copy()
-    lines = ["# verify seed=%d" % scenario.seed, "length", "dump", "dumpk"]
+    lines = ["# verify seed=%d" % scenario.seed, "length", "dump", "dumpk", "netdump"]
     absent = [k for k in scenario.keys if k not in model.bindings][:50]
     for k in sorted(model.bindings) + absent:
         lines.append("find %d" % k)
