@@ -48,7 +48,6 @@ int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std
     binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
     std::vector<std::int32_t> value;
     while (walk.next() != 0) {
-        check_content_page(h, walk.next(), "binding", walk.next());
         page_lock_guard binding_lock(locks_, fd(), walk.next(), lock_kind::read);
         held.emplace(std::move(binding_lock));
         binding b = read_binding(h, walk.next(), key);
@@ -140,7 +139,6 @@ int table::find_blocks(std::int32_t key, function_ref<int(const std::int32_t *, 
     header h = refresh();
     binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
     while (walk.next() != 0) {
-        check_content_page(h, walk.next(), "binding", walk.next());
         page_lock_guard binding_lock(locks_, fd(), walk.next(), lock_kind::read);
         held.emplace(std::move(binding_lock));
         binding b = read_binding(h, walk.next(), key);
@@ -177,7 +175,6 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
     std::optional<page_lock_guard> current_lock;
     while (walk.next() != 0) {
         std::int32_t page = walk.next();
-        check_content_page(h, page, "binding", page);
         page_lock_guard binding_lock(locks_, fd(), page, lock_kind::write);
         current_lock.emplace(std::move(binding_lock));
         binding b = read_binding(h, page, key);
