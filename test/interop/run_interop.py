@@ -14,8 +14,9 @@ init hint (1..10000, or none), and predicts its transcript. Then:
   c-reads (a) the C driver reads the OCaml file back: every binding, find/mem/find_all/
           find_blocks/iter/iter_keys/length, as predicted; reading leaves it unchanged.
   ocaml-reads (b) the OCaml helper reads the default-mode file back the same way.
-  alternate   the script is cut into chunks run alternately by OCaml and the C driver
-          (default mode) on one file: both keep working on what the other wrote.
+  alternate   the script is cut into chunks run alternately by OCaml and the C driver on
+          one file: both keep working on what the other wrote; with the C driver in mimic
+          mode the file must be byte-identical to the one OCaml wrote alone.
   reinit  the C driver re-initialises the OCaml file (init on a non-empty object) and runs a
           new script, OCaml continues it: as on a new table; the object does not shrink.
   pagesize    managing the OCaml file with a wrong page size is refused, naming the real one.
@@ -63,10 +64,11 @@ def normalize(lines):
     out, raw = [], []
     i = 0
     while i < len(lines):
-        out.append(lines[i])
-        head = lines[i].split(" ")
+        line = lines[i]
+        out.append(line)
         i += 1
-        if len(head) == 2 and head[1] == "netdump":
+        if line.endswith(" netdump"):
+            head = line.split(" ")
             block = []
             while i < len(lines) and (not block or block[-1] != ">"):
                 block.append(lines[i])
@@ -91,6 +93,8 @@ class Seed:
         self.rng = random.Random(seed * 7919 + 1)
         self.init_arg = "none" if self.scenario.init is None else str(self.scenario.init)
         self.failures = []
+        self.tables = {}
+        self.verify = None
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -183,20 +187,28 @@ class Seed:
                  if k > 1 else "the files differ right after netshm_manage, before any operation")
         return "%s\n      there: %s" % (where, err or differs_files(a, c))
 
+    def table(self, path):
+        """The parsed table file (cached while the file is unchanged)."""
+        st = os.stat(path)
+        stamp = (path, st.st_size, st.st_mtime_ns)
+        if stamp not in self.tables:
+            self.tables[stamp] = format1.Table(path, self.scenario.pagesize)
+        return self.tables[stamp]
+
     def canonical_difference(self, path_a, path_c):
         try:
-            ta = format1.Table(path_a, self.scenario.pagesize)
+            ta = self.table(path_a)
         except format1.FormatError as e:
             return "OCaml file unparsable: %s" % e
         try:
-            tc = format1.Table(path_c, self.scenario.pagesize)
+            tc = self.table(path_c)
         except format1.FormatError as e:
             return "C file unparsable: %s" % e
         return format1.first_canonical_difference(format1.canonical(ta), format1.canonical(tc))
 
     def check_sound(self, who, path):
         try:
-            problems = format1.check(format1.Table(path, self.scenario.pagesize))
+            problems = format1.check(self.table(path))
         except format1.FormatError as e:
             problems = [str(e)]
         if problems:
@@ -205,7 +217,9 @@ class Seed:
     def read_back(self, check, program, table, who):
         """Runs the verification script on a finished table; it must print the predicted
         transcript and leave the file unchanged."""
-        lines, expected = script_gen.verification(self.scenario, self.rng)
+        if self.verify is None:
+            self.verify = script_gen.verification(self.scenario, self.rng)
+        lines, expected = self.verify
         script = self.write_script("verify.txt", lines)
         before = open(table, "rb").read()
         # the C driver detects the page size itself half of the time, and reads through a
@@ -225,9 +239,13 @@ class Seed:
             self.fail(check, "%s: reading changed the file: %s" % (
                 who, format1.first_difference(self.path("before-read.tbl"), copy, self.scenario.pagesize)))
 
-    def alternate(self):
+    def alternate(self, ocaml_file):
+        """Chunks of the script run alternately by OCaml and the C driver on one file, the C
+        driver in default mode or (half of the seeds) in mimic mode: then the file must be
+        byte-identical to the one OCaml wrote alone."""
         sc = self.scenario
         table = self.path("alternate.tbl")
+        mimic = self.rng.random() < 0.5
         points = sc.splits[1:-1]
         cuts = sorted(self.rng.sample(points, min(len(points), self.rng.randrange(2, 6))))
         bounds = [1] + cuts + [len(sc.lines)]
@@ -237,15 +255,22 @@ class Seed:
             a, b = bounds[i], bounds[i + 1]
             script = self.write_script("chunk.txt", sc.lines[a:b])
             pagesize = 0 if program == "c" and i > 0 and self.rng.random() < 0.5 else None
-            got, err = self.run(program, table, script, pagesize=pagesize,
+            got, err = self.run(program, table, script, pagesize=pagesize, mimic=mimic and program == "c",
                                 init=None if i == 0 else "none", first_line=a + 1)
             transcript += got
             if err:
                 self.fail("alternate", "%s chunk of lines %d-%d: %s" % (program, a + 1, b, err))
                 return
             program = "c" if program == "ocaml" else "ocaml"
-        who = "chunks cut at lines %s, run alternately starting with %s" % ([c + 1 for c in cuts], first)
-        if self.compare_transcript("alternate", who, transcript, None, sc.expected, sc.lines):
+        who = "chunks cut at lines %s, run alternately by OCaml and C %s starting with %s" % (
+            [c + 1 for c in cuts], "mimic" if mimic else "default", first)
+        if not self.compare_transcript("alternate", who, transcript, None, sc.expected, sc.lines):
+            return
+        if mimic and ocaml_file:
+            diff = format1.first_difference(ocaml_file, table, sc.pagesize)
+            if diff:
+                self.fail("alternate", "%s: the file differs from OCaml's own: %s" % (who, diff))
+        elif not mimic:
             self.check_sound("alternately written", table)
 
     def reinit(self, source):
@@ -317,7 +342,7 @@ class Seed:
                 self.fail("shape", "OCaml vs C default structures differ: %s\n      %s" % (
                     diff, self.diverging_line(self.canonical_difference, "default")))
         for who, path in (("OCaml", a), ("C mimic", b), ("C default", c)):
-            if ok[who]:
+            if ok[who] and not (who == "C mimic" and open(a, "rb").read() == open(b, "rb").read()):
                 self.check_sound(who, path)
         if ok["OCaml"]:
             self.read_back("c-reads", "c", a, "C reading the OCaml file")
@@ -325,7 +350,7 @@ class Seed:
             self.read_back("ocaml-reads", "ocaml", c, "OCaml reading the C default file")
         if ok["C mimic"]:
             self.read_back("ocaml-reads", "ocaml", b, "OCaml reading the C mimic file")
-        self.alternate()
+        self.alternate(a if ok["OCaml"] else None)
         if ok["OCaml"]:
             self.reinit(a)
             self.wrong_pagesize(a)

@@ -434,7 +434,9 @@ def generate(seed, n_ops, pagesize=None, init=None):
     rng = random.Random(seed)
     style = rng.choices(list(STYLES), [w for w, _, _ in STYLES.values()])[0]
     _, pool_sizes, op_changes = STYLES[style]
-    pagesize = pagesize or rng.choice([160, 256, 1024])
+    # now and then a page size whose word count is not a multiple of 4 (unused words at the
+    # end of hash pages), or a large one
+    pagesize = pagesize or rng.choice([160, 256, 1024] * 6 + [164, 172, 300, 4096])
     if init is None:
         r = rng.random()
         if style == "grow":
