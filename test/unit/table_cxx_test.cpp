@@ -588,6 +588,15 @@ TEST_CASE("table: find_blocks presents fragments page by page", "[table][cxx]")
         CHECK(events == std::vector<std::string>{first(2, 0) + ":34", first(2, 34) + ":36",
                                                  first(2, 70) + ":10", "end", first(1, 0) + ":3"});
     }
+    SECTION("remove_binding is refused")
+    {
+        auto e = thrown<netshm::invalid_argument>([&] {
+            t.find_blocks(9, [](std::optional<std::span<const int32_t>>) { return flow::remove_binding; });
+        });
+        REQUIRE(e);
+        CHECK(e->code() == NETSHM_EINVAL);
+        CHECK(t.length() == 3);
+    }
     SECTION("an unbound key calls nothing")
     {
         t.find_blocks(10, [&](auto frag) { note(frag); });
