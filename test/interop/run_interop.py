@@ -51,6 +51,7 @@ import script_gen  # noqa: E402
 CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate", "reinit",
           "pagesize", "concurrent")
 CONCURRENT_OPS = 600
+INT32_MAX = 2**31 - 1
 
 
 class Failure(Exception):
@@ -319,7 +320,8 @@ class Seed:
     def concurrent(self):
         """OCaml and the C driver (default mode) run two scripts at the same time on one table
         under record locking, on keys of different parity: each must print exactly its own
-        script's predicted transcript, and the table must end holding the bindings of both."""
+        script's predicted transcript, and the table must end holding the bindings of both,
+        and a counter key both increment with group { find; replace } must hold the sum."""
         sc = self.scenario
         table = self.path("concurrent.tbl")
         _, err = self.run("ocaml", table, self.write_script("create.txt", ["# create"]))
@@ -327,8 +329,9 @@ class Seed:
             self.fail("concurrent", "creating the table: %s" % err)
             return
         init = 1000 if sc.init is None else sc.init
+        counter = self.rng.choice([INT32_MAX - 1, 123456789, -987654322, 0])
         parts = [script_gen.generate(self.seed * 2 + k + 2000000011, CONCURRENT_OPS, pagesize=sc.pagesize,
-                                     init=init, part=k) for k in (0, 1)]
+                                     init=init, part=k, counter=counter) for k in (0, 1)]
         programs = self.rng.choice([("ocaml", "c"), ("c", "ocaml")])
         procs = []
         for k, program in enumerate(programs):
@@ -356,7 +359,7 @@ class Seed:
                 None if p.returncode == 0 else "exit status %d" % p.returncode, parts[k].expected, parts[k].lines)
         if self.failures and self.failures[-1][0] == "concurrent":
             return
-        lines, expected = script_gen.verification(script_gen.merged(parts[0].model, parts[1].model),
+        lines, expected = script_gen.verification(script_gen.merged(parts[0].model, parts[1].model, counter),
                                                   parts[0].keys + parts[1].keys, self.rng)
         reader = self.rng.choice(["ocaml", "c"])
         got, err = self.run(reader, table, self.write_script("verify-both.txt", lines), init="none")
