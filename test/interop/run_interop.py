@@ -17,10 +17,10 @@ init hint (1..10000, or none), and predicts its transcript. Then:
   alternate   the script is cut into chunks run alternately by OCaml and the C driver on
           one file: both keep working on what the other wrote; with the C driver in mimic
           mode the file must be byte-identical to the one OCaml wrote alone.
-  reinit  the C driver re-initialises the OCaml file (init on a non-empty object) and runs a
+  reinit  (even seeds) the C driver re-initialises the OCaml file (init on a non-empty object) and runs a
           new script, OCaml continues it: as on a new table; the object does not shrink.
   pagesize    managing the OCaml file with a wrong page size is refused, naming the real one.
-  stale   OCaml re-initialises its file (leaving the old pages behind), the C driver runs a
+  stale   (odd seeds) OCaml re-initialises its file (leaving the old pages behind), the C driver runs a
           new script growing into them, OCaml reads the result back: no phantom keys.
   concurrent  OCaml and the C driver run two scripts on keys of different parity at the same
           time on one table (record locking): each prints its own predicted transcript, and
@@ -52,7 +52,7 @@ import script_gen  # noqa: E402
 
 CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate", "reinit",
           "pagesize", "stale", "concurrent")
-CONCURRENT_OPS = 600
+CONCURRENT_OPS = 400
 INT32_MAX = 2**31 - 1
 
 
@@ -430,13 +430,17 @@ class Seed:
             self.read_back("c-reads", "c", a, "C reading the OCaml file")
         if ok["C default"]:
             self.read_back("ocaml-reads", "ocaml", c, "OCaml reading the C default file")
-        if ok["C mimic"]:
+        if ok["C mimic"] and not (ok["OCaml"] and open(a, "rb").read() == open(b, "rb").read()):
+            # (a file byte-identical to OCaml's own needs no reading by OCaml)
             self.read_back("ocaml-reads", "ocaml", b, "OCaml reading the C mimic file")
         self.alternate(a if ok["OCaml"] else None)
         if ok["OCaml"]:
-            self.reinit(a)
             self.wrong_pagesize(a)
-            self.stale(a)
+            # re-initialisation by either side: every other seed each, to save time
+            if self.seed % 2 == 0:
+                self.reinit(a)
+            else:
+                self.stale(a)
         self.concurrent()
         return self.failures
 
