@@ -2,37 +2,44 @@
 """Interop test: netshm against the real OCamlnet Netshm.
 
 For every seed, script_gen.py generates a random script of operations (every operation of
-the API, block operations included) on a table with a random page size (160, 256, 1024) and
-init hint (1..10000, or none), and predicts its transcript. Then:
+the API, block operations included) on a table with a random page size (160, 256, 1024;
+now and then 164, 172, 300 or 4096) and init hint (0..10000, or none), in one of four styles
+(mixed, colliding keys, growth, deep binding stacks), and predicts its transcript. Then:
 
   run     the OCaml helper, the C driver in mimic mode and the C driver in default mode each
           run the script on a fresh file; each transcript must be the predicted one.
   bytes   (c) the OCaml file and the mimic-mode file are byte-identical.
   shape   (d) the OCaml file and the default-mode file have the same canonical structure
-          (format1.canonical: everything but page numbering and free pages).
+          (format1.canonical: everything but page numbering and free pages), and
+          netshm_dump lists the bindings in Netshm.dump's order.
   sound   every file passes format1.check (no leaked pages, counts right, keys reachable).
   c-reads (a) the C driver reads the OCaml file back: every binding, find/mem/find_all/
-          find_blocks/iter/iter_keys/length, as predicted; reading leaves it unchanged.
+          find_blocks/iter/iter_keys/length/dump, as predicted, half of the time through a
+          read-only descriptor and with the page size detected; reading changes nothing.
   ocaml-reads (b) the OCaml helper reads the default-mode file back the same way.
   alternate   the script is cut into chunks run alternately by OCaml and the C driver on
           one file: both keep working on what the other wrote; with the C driver in mimic
           mode the file must be byte-identical to the one OCaml wrote alone.
-  reinit  (even seeds) the C driver re-initialises the OCaml file (init on a non-empty object) and runs a
-          new script, OCaml continues it: as on a new table; the object does not shrink.
   pagesize    managing the OCaml file with a wrong page size is refused, naming the real one.
-  stale   (odd seeds) OCaml re-initialises its file (leaving the old pages behind), the C driver runs a
-          new script growing into them, OCaml reads the result back: no phantom keys.
+  reinit  (even seeds) the C driver re-initialises the OCaml file (init on a non-empty
+          object) and runs a new script, OCaml continues it: as on a new table; the object
+          does not shrink.
+  stale   (odd seeds) OCaml re-initialises its file (leaving the old pages behind), the C
+          driver runs a new script growing into them, OCaml reads the result: no phantom key.
   concurrent  OCaml and the C driver run two scripts on keys of different parity at the same
-          time on one table (record locking): each prints its own predicted transcript, and
-          the table ends with both's bindings. The scripts avoid OCamlnet's write_blocks
-          patterns that leave page locks behind (script_gen.ocaml_lock_safe).
+          time on one table (record locking): each prints its own predicted transcript, the
+          table ends with both's bindings, and a counter both increment with Netshm's
+          group { find; replace } idiom (retried on deadlock) holds the sum. The scripts avoid
+          OCamlnet's write_blocks patterns that leave page locks behind
+          (script_gen.ocaml_lock_safe).
 
 A failure names the seed, the check, and the first differing script line / page and word;
 for bytes and shape the script is bisected to the first operation after which the files
 differ. Reproduce one seed with --seeds S:S+1; --keep DIR keeps the failing seeds' files.
 
 Environment: NETSHM_INTEROP_SEEDS=FIRST:END and NETSHM_INTEROP_OPS=N override the seeds and
-the number of operations per script (the meson suites pass theirs as arguments).
+the number of operations per script (the meson suites pass theirs as arguments);
+NETSHM_INTEROP_KEEP=DIR is --keep.
 """
 
 import argparse
@@ -54,10 +61,6 @@ CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate
           "pagesize", "stale", "concurrent")
 CONCURRENT_OPS = 400
 INT32_MAX = 2**31 - 1
-
-
-class Failure(Exception):
-    pass
 
 
 def short(text, limit=300):
@@ -103,6 +106,7 @@ class Seed:
         self.failures = []
         self.tables = {}
         self.verify = None
+        self.last_netdumps = []
 
     def path(self, name):
         return os.path.join(self.dir, name)

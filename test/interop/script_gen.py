@@ -462,6 +462,8 @@ def generate(seed, n_ops, pagesize=None, init=None, part=None, counter=None):
     counter: a key that "incr counter 10" lines increment now and then (the other script
     increments it too)."""
     rng = random.Random(seed)
+    if part is None and rng.random() < 0.04:
+        n_ops = rng.randrange(0, 20)    # nearly empty tables too
     style = rng.choices(list(STYLES), [w for w, _, _ in STYLES.values()])[0]
     _, pool_sizes, op_changes = STYLES[style]
     # now and then a page size whose word count is not a multiple of 4 (unused words at the
