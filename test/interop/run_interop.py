@@ -148,7 +148,8 @@ class Seed:
         """Fails check unless got == expected; names the first differing script line."""
         if got == expected and error is None:
             return True
-        n = next((i for i, (g, e) in enumerate(zip(got, expected)) if g != e), min(len(got), len(expected)))
+        n = next((i for i, (g, e) in enumerate(zip(got, expected)) if g != e),
+                 min(len(got), len(expected)))
         if n < len(expected):
             ln = int(expected[n].split(" ", 1)[0])
         elif n < len(got) and got[n].split(" ", 1)[0].isdigit():
@@ -195,8 +196,11 @@ class Seed:
             return err is not None or differs_files(a, c) is not None
         k = self.bisect(differs)
         a, c, err = self.prefix_files(k, c_mode)
-        where = ("first diverging operation: script line %d `%s`" % (k, short(self.scenario.lines[k - 1], 120))
-                 if k > 1 else "the files differ right after netshm_manage, before any operation")
+        if k > 1:
+            where = "first diverging operation: script line %d `%s`" % (
+                k, short(self.scenario.lines[k - 1], 120))
+        else:
+            where = "the files differ right after netshm_manage, before any operation"
         return "%s\n      there: %s" % (where, err or differs_files(a, c))
 
     def table(self, path):
@@ -306,13 +310,15 @@ class Seed:
         if self.compare_transcript("reinit", who, got, err, second.expected, second.lines):
             self.check_sound("re-initialised (after the OCaml part)", table)
         if os.path.getsize(table) < size:
-            self.fail("reinit", "%s: the object shrank from %d to %d bytes" % (who, size, os.path.getsize(table)))
+            self.fail("reinit", "%s: the object shrank from %d to %d bytes" % (
+                who, size, os.path.getsize(table)))
 
     def stale(self, source):
         """OCamlnet re-initialises the OCaml file, leaving its old pages past the new table
-        (and a stale last cell in each new hash page, cleared here); the C driver (default or mimic mode) then runs a new script growing into them: it
-        must overwrite what it reuses (a stale word in a new hash page would be a phantom
-        key), so that its own transcript and OCaml's reading afterwards are as predicted."""
+        (and a stale last cell in each new hash page, cleared here); the C driver (default
+        or mimic mode) then runs a new script growing into them: it must overwrite what it
+        reuses (a stale word in a new hash page would be a phantom key), so that its own
+        transcript and OCaml's reading afterwards are as predicted."""
         table = self.path("stale.tbl")
         shutil.copyfile(source, table)
         _, err = self.run("ocaml", table, self.write_script("reinit.txt", ["# re-initialise"]), init="1")
@@ -380,21 +386,23 @@ class Seed:
             for p in procs:
                 p.kill()
                 p.wait()
-            self.fail("concurrent", "the two processes did not finish within 300 s (a lock never released?)")
+            self.fail("concurrent", "the two processes did not finish within 300 s "
+                      "(a lock never released?)")
             return
         for k, p in enumerate(procs):
             with open(self.path("part%d.out" % k)) as f:
                 got, _ = normalize(f.read().splitlines())
-            self.compare_transcript("concurrent", "%s running part %d while %s runs part %d" % (
-                programs[k], k, programs[1 - k], 1 - k), got,
-                None if p.returncode == 0 else "exit status %d" % p.returncode, parts[k].expected, parts[k].lines)
+            who = "%s running part %d while %s runs part %d" % (programs[k], k, programs[1 - k], 1 - k)
+            error = None if p.returncode == 0 else "exit status %d" % p.returncode
+            self.compare_transcript("concurrent", who, got, error, parts[k].expected, parts[k].lines)
         if self.failures and self.failures[-1][0] == "concurrent":
             return
-        lines, expected = script_gen.verification(script_gen.merged(parts[0].model, parts[1].model, counter),
-                                                  parts[0].keys + parts[1].keys, self.rng)
+        both = script_gen.merged(parts[0].model, parts[1].model, counter)
+        lines, expected = script_gen.verification(both, parts[0].keys + parts[1].keys, self.rng)
         reader = self.rng.choice(["ocaml", "c"])
         got, err = self.run(reader, table, self.write_script("verify-both.txt", lines), init="none")
-        self.compare_transcript("concurrent", "%s reading the table both wrote" % reader, got, err, expected, lines)
+        self.compare_transcript("concurrent", "%s reading the table both wrote" % reader, got, err,
+                                expected, lines)
         self.check_sound("concurrently written", table)
 
     def run_all(self):
@@ -474,7 +482,8 @@ def parse_seeds(text):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ocaml", required=True, help="the OCaml helper (netshm_ocaml_helper)")
     ap.add_argument("--driver", required=True, help="the C driver (netshm_interop_driver)")
     ap.add_argument("--seeds", default="0:20", help="FIRST:END (default 0:20)")

@@ -61,6 +61,10 @@ A block operation prints "rblocks K" (or "wblocks K", ...), then per callback " 
 its header and its result (OCaml reports an unannounced answer when the binding ends, this
 library at once: the visible state is the same).
 
+For instance: remove the third binding of 5: "wblocks 5 n n r0"; overwrite word 40 of the
+newest binding in place: "wblocks 5 w40:-1"; stop after two bindings: "wblocks 5 n n b0";
+remove the newest and stop (Netshm.remove): "wblocks 5 r0b1".
+
 Every transcript line starts with the 1-based number of the script line that printed it.
 """
 
@@ -180,7 +184,8 @@ class Model:
         elif op == "incr":
             key = int(words[1])
             v = self.newest(key)
-            self.apply(ln, ["replace", words[1], str(((v[0] if v else 0) + int(words[2]) + 2**31) % 2**32 - 2**31)], out)
+            total = ((v[0] if v else 0) + int(words[2]) + 2**31) % 2**32 - 2**31   # int32 wrap
+            self.apply(ln, ["replace", words[1], str(total)], out)
             out.append("%d incr %s %s" % (ln, words[1], words[2]))
         elif op == "probe":
             out.append("%d probe %s" % (ln, words[1]))
@@ -444,7 +449,8 @@ def make_collision_pool(rng, pagesize, init, size):
     for _ in range(20 * size):
         if len(pool) >= size:
             break
-        k = _clip32(base + rng.randrange(-size, size) * rng.choice(moduli) + rng.choice([0, 0, 0, 1, 4, 9]))
+        offset = rng.choice([0, 0, 0, 1, 4, 9])     # also probe sequences that meet
+        k = _clip32(base + rng.randrange(-size, size) * rng.choice(moduli) + offset)
         if k is not None:
             pool.add(k)
     pool = sorted(pool)
@@ -492,7 +498,8 @@ def generate(seed, n_ops, pagesize=None, init=None, part=None, counter=None):
             del op_weights[op]
     hot = keys[:min(len(keys), rng.choice([3, 8, 30]))]
     model = Model(pagesize)
-    lines = ["# seed=%d style=%s pagesize=%d init=%s" % (seed, style, pagesize, "none" if init is None else init)]
+    lines = ["# seed=%d style=%s pagesize=%d init=%s"
+             % (seed, style, pagesize, "none" if init is None else init)]
     expected = []
     splits = [1]
     depth = 0
