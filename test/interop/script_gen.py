@@ -341,8 +341,10 @@ def make_value(rng, words_per_page):
         n = rng.randrange(0, 11)
     elif r < 0.75:
         n = rng.randrange(10, 61)
-    elif r < 0.9:
+    elif r < 0.897:
         n = rng.randrange(60, 301)
+    elif r < 0.9:
+        n = rng.randrange(301, 2000)    # long chains of follow-up pages
     else:
         # around page boundaries
         n = (words_per_page - 6) + rng.randrange(0, 3) * (words_per_page - 4) + rng.randrange(-1, 2)
