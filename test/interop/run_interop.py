@@ -38,8 +38,9 @@ for bytes and shape the script is bisected to the first operation after which th
 differ. Reproduce one seed with --seeds S:S+1; --keep DIR keeps the failing seeds' files.
 
 Environment: NETSHM_INTEROP_SEEDS=FIRST:END and NETSHM_INTEROP_OPS=N override the seeds and
-the number of operations per script (the meson suites pass theirs as arguments);
-NETSHM_INTEROP_KEEP=DIR is --keep.
+the number of operations per script that the meson suites pass as arguments (each meson test
+of a suite runs its --shard of the seeds); NETSHM_INTEROP_KEEP=DIR is --keep. For example
+NETSHM_INTEROP_SEEDS=0:2000 meson test --suite interop runs ten times the usual seeds.
 """
 
 import argparse
@@ -487,11 +488,15 @@ def main():
     ap.add_argument("--ocaml", required=True, help="the OCaml helper (netshm_ocaml_helper)")
     ap.add_argument("--driver", required=True, help="the C driver (netshm_interop_driver)")
     ap.add_argument("--seeds", default="0:20", help="FIRST:END (default 0:20)")
+    ap.add_argument("--shard", default="0/1",
+                    help="I/N: run only the seeds equal to I modulo N (default 0/1: all)")
     ap.add_argument("--ops", type=int, default=2000, help="operations per script (default 2000)")
     ap.add_argument("--jobs", type=int, default=1, help="seeds run in parallel (default 1)")
     ap.add_argument("--keep", help="copy the files of failing seeds into this directory")
     args = ap.parse_args()
-    seeds = parse_seeds(os.environ.get("NETSHM_INTEROP_SEEDS") or args.seeds)
+    shard, shards = (int(x) for x in args.shard.split("/"))
+    seeds = [s for s in parse_seeds(os.environ.get("NETSHM_INTEROP_SEEDS") or args.seeds)
+             if s % shards == shard]
     ops = int(os.environ.get("NETSHM_INTEROP_OPS") or args.ops)
     keep = args.keep or os.environ.get("NETSHM_INTEROP_KEEP")
     ocaml, driver = os.path.abspath(args.ocaml), os.path.abspath(args.driver)
