@@ -356,8 +356,10 @@ def make_value(rng, words_per_page):
         return [bits(4) - 8 for _ in range(n)]
     if style < 0.9:
         return [bits(32) + INT32_MIN for _ in range(n)]
-    edges = (INT32_MIN, INT32_MAX, 0, -1, 1)
-    return [edges[bits(2)] if bits(1) else bits(32) + INT32_MIN for _ in range(n)]
+    # extremes, and the format's magic numbers (descriptor, content, free page): a value
+    # may hold anything, page size detection and checks must not be fooled
+    edges = (INT32_MIN, INT32_MAX, 0, -1, 0x6712DE9F, 0x12DE9F67, 0xDE9F6712 - 2**32, 0xF3EEF3EE - 2**32)
+    return [edges[bits(3)] if bits(1) else bits(32) + INT32_MIN for _ in range(n)]
 
 
 def make_action(rng, kind, length, words_per_page, inner_find=True):
