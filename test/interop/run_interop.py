@@ -60,7 +60,7 @@ import script_gen  # noqa: E402
 
 CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate", "reinit",
           "pagesize", "stale", "concurrent")
-CONCURRENT_OPS = 400
+CONCURRENT_OPS = 300
 INT32_MAX = 2**31 - 1
 
 
@@ -330,7 +330,7 @@ class Seed:
         # them, leaving only the old pages past the new table
         format1.clear_last_cells(table, self.scenario.pagesize)
         mimic = self.rng.random() < 0.5
-        second = script_gen.generate(self.seed + 3000000019, 600, pagesize=self.scenario.pagesize, init=1)
+        second = script_gen.generate(self.seed + 3000000019, 400, pagesize=self.scenario.pagesize, init=1)
         who = "C %s on a table OCaml re-initialised over old pages" % ("mimic" if mimic else "default")
         got, err = self.run("c", table, self.write_script("stale.txt", second.lines), init="none", mimic=mimic)
         if not self.compare_transcript("stale", who, got, err, second.expected, second.lines):
