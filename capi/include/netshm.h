@@ -152,6 +152,28 @@ NETSHM_API int netshm_open(netshm_type type, const char *name, int oflags, unsig
 NETSHM_API int netshm_create_unique(netshm_type type, const char *name_template,
                                     unsigned mode, netshm_descr **out);
 
+/**
+ * Opens a POSIX object whose record locks live on a companion file, as
+ * OCamlnet 4.1.9's `POSIX (lock_file, shm_name)` names do.  This is the only
+ * way to share a POSIX table with 4.1.9 OCaml processes: netshm_open() locks the
+ * shm object itself (as OCamlnet 3 did), and two processes locking different
+ * files exclude nothing.  The lock file is opened with the same flags and mode.
+ *
+ * @param shm_name  the POSIX object, "/name".
+ * @param lock_file the companion file's path.
+ * @return as netshm_open().
+ */
+NETSHM_API int netshm_open_posix_lockfile(const char *shm_name, const char *lock_file, int oflags,
+                                          unsigned mode, netshm_descr **out);
+
+/**
+ * Removes a POSIX object and its companion lock file (OCamlnet 4.1.9's
+ * unlink_shm of a `POSIX (lock_file, shm_name)` name).
+ * @return NETSHM_OK; NETSHM_EINVAL; NETSHM_ENOTFOUND (either is missing; the
+ *         other is removed all the same); NETSHM_ESYS.
+ */
+NETSHM_API int netshm_unlink_posix_lockfile(const char *shm_name, const char *lock_file);
+
 /** The object's name (owned by the handle; valid until netshm_close()). */
 NETSHM_API const char *netshm_name(const netshm_descr *descr);
 
@@ -216,8 +238,9 @@ NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsign
                              long long init, netshm_table **out);
 
 /**
- * Unmaps the table and frees the handle; the descriptor stays open.
- * @return NETSHM_OK; NETSHM_EINVAL for NULL or inside a group.
+ * Unmaps the table and frees the handle; the descriptor stays open.  A table
+ * inherited across fork may be closed in the child (nothing is unlocked there).
+ * @return NETSHM_OK; NETSHM_EINVAL for NULL or inside a group (end it first).
  */
 NETSHM_API int netshm_table_close(netshm_table *table);
 
@@ -229,6 +252,17 @@ NETSHM_API int netshm_table_close(netshm_table *table);
  */
 NETSHM_API int netshm_group(netshm_table *table, int (*fn)(netshm_table *table, void *ctx),
                             void *ctx);
+/**
+ * Runs fn(table, ctx) as a write group: like netshm_group, but the descriptor
+ * page's write lock is taken up front.  Read-modify-write groups
+ * (find, then replace) of several processes then serialize, where plain groups
+ * would fail with NETSHM_EDEADLK when two of them upgrade their read locks at
+ * once.  Still compatible with OCamlnet's protocol (a stronger lock).
+ */
+NETSHM_API int netshm_group_write(netshm_table *table, int (*fn)(netshm_table *table, void *ctx),
+                                  void *ctx);
+/** Begins a write group (see netshm_group_write); end it with netshm_group_end. */
+NETSHM_API int netshm_group_begin_write(netshm_table *table);
 /** Begins a group (see netshm_group); pair with netshm_group_end on the same thread. */
 NETSHM_API int netshm_group_begin(netshm_table *table);
 /** Ends a group; the outermost end releases every lock the group kept. */
