@@ -20,6 +20,10 @@ init hint (1..10000, or none), and predicts its transcript. Then:
   reinit  the C driver re-initialises the OCaml file (init on a non-empty object) and runs a
           new script, OCaml continues it: as on a new table; the object does not shrink.
   pagesize    managing the OCaml file with a wrong page size is refused, naming the real one.
+  concurrent  OCaml and the C driver run two scripts on keys of different parity at the same
+          time on one table (record locking): each prints its own predicted transcript, and
+          the table ends with both's bindings. The scripts avoid OCamlnet's write_blocks
+          patterns that leave page locks behind (script_gen.ocaml_lock_safe).
 
 A failure names the seed, the check, and the first differing script line / page and word;
 for bytes and shape the script is bisected to the first operation after which the files
@@ -45,7 +49,8 @@ import format1  # noqa: E402
 import script_gen  # noqa: E402
 
 CHECKS = ("run", "bytes", "shape", "sound", "c-reads", "ocaml-reads", "alternate", "reinit",
-          "pagesize")
+          "pagesize", "concurrent")
+CONCURRENT_OPS = 600
 
 
 class Failure(Exception):
@@ -218,7 +223,7 @@ class Seed:
         """Runs the verification script on a finished table; it must print the predicted
         transcript and leave the file unchanged."""
         if self.verify is None:
-            self.verify = script_gen.verification(self.scenario, self.rng)
+            self.verify = script_gen.verification(self.scenario.model, self.scenario.keys, self.rng)
         lines, expected = self.verify
         script = self.write_script("verify.txt", lines)
         before = open(table, "rb").read()
@@ -311,6 +316,53 @@ class Seed:
         if open(table, "rb").read() != before:
             self.fail("pagesize", "managing with the wrong page size %d changed the file" % wrong)
 
+    def concurrent(self):
+        """OCaml and the C driver (default mode) run two scripts at the same time on one table
+        under record locking, on keys of different parity: each must print exactly its own
+        script's predicted transcript, and the table must end holding the bindings of both."""
+        sc = self.scenario
+        table = self.path("concurrent.tbl")
+        _, err = self.run("ocaml", table, self.write_script("create.txt", ["# create"]))
+        if err:
+            self.fail("concurrent", "creating the table: %s" % err)
+            return
+        init = 1000 if sc.init is None else sc.init
+        parts = [script_gen.generate(self.seed * 2 + k + 2000000011, CONCURRENT_OPS, pagesize=sc.pagesize,
+                                     init=init, part=k) for k in (0, 1)]
+        programs = self.rng.choice([("ocaml", "c"), ("c", "ocaml")])
+        procs = []
+        for k, program in enumerate(programs):
+            cmd = [self.ocaml if program == "ocaml" else self.driver, table, str(sc.pagesize), "none",
+                   self.write_script("part%d.txt" % k, parts[k].lines)]
+            with open(self.path("part%d.out" % k), "w") as out:
+                procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT))
+        deadline = time.time() + 300
+        for p in procs:
+            try:
+                p.wait(timeout=max(1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                pass
+        if any(p.poll() is None for p in procs):
+            for p in procs:
+                p.kill()
+                p.wait()
+            self.fail("concurrent", "the two processes did not finish within 300 s (a lock never released?)")
+            return
+        for k, p in enumerate(procs):
+            with open(self.path("part%d.out" % k)) as f:
+                got, _ = normalize(f.read().splitlines())
+            self.compare_transcript("concurrent", "%s running part %d while %s runs part %d" % (
+                programs[k], k, programs[1 - k], 1 - k), got,
+                None if p.returncode == 0 else "exit status %d" % p.returncode, parts[k].expected, parts[k].lines)
+        if self.failures and self.failures[-1][0] == "concurrent":
+            return
+        lines, expected = script_gen.verification(script_gen.merged(parts[0].model, parts[1].model),
+                                                  parts[0].keys + parts[1].keys, self.rng)
+        reader = self.rng.choice(["ocaml", "c"])
+        got, err = self.run(reader, table, self.write_script("verify-both.txt", lines), init="none")
+        self.compare_transcript("concurrent", "%s reading the table both wrote" % reader, got, err, expected, lines)
+        self.check_sound("concurrently written", table)
+
     def run_all(self):
         sc = self.scenario
         script = self.write_script("script.txt", sc.lines)
@@ -354,6 +406,7 @@ class Seed:
         if ok["OCaml"]:
             self.reinit(a)
             self.wrong_pagesize(a)
+        self.concurrent()
         return self.failures
 
 

@@ -21,9 +21,7 @@ namespace {
 
 struct stat stat_of(netshm_type type, const std::string &name)
 {
-    struct stat st;
-    REQUIRE(::stat(scratch_names::path_of(type, name).c_str(), &st) == 0);
-    return st;
+    return netshm_test::stat_of(scratch_names::path_of(type, name));
 }
 
 // "<result> <netshm_last_errno> <errno> <netshm_last_error>" of a call.
@@ -126,8 +124,7 @@ TEST_CASE("open: another user is refused a 0600 object with NETSHM_ESYS/EACCES",
         return descr == nullptr ? result : result + " (and a handle)";
     });
 
-    const std::string verb = type == NETSHM_TYPE_POSIX ? "shm_open" : "open";
-    CHECK(report == "-5 13 13 " + verb + " " + name + ": Permission denied");
+    CHECK(report == "-5 13 13 " + netshm_test::open_call(type) + " " + name + ": Permission denied");
 }
 
 TEST_CASE("chown and chmod: refused to a user who does not own the object", "[access]")

@@ -16,29 +16,15 @@
 #include <vector>
 
 using netshm_test::descr_ptr;
+using netshm_test::exists;
 using netshm_test::fd_open_on;
+using netshm_test::open_call;
 using netshm_test::open_ok;
 using netshm_test::scratch_names;
+using netshm_test::stat_of;
+using netshm_test::unlink_call;
 
 namespace {
-
-std::string open_verb(netshm_type type)
-{
-    return type == NETSHM_TYPE_POSIX ? "shm_open" : "open";
-}
-
-bool exists(const std::string &path)
-{
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0;
-}
-
-struct stat stat_of(const std::string &path)
-{
-    struct stat st;
-    REQUIRE(::stat(path.c_str(), &st) == 0);
-    return st;
-}
 
 bool is_name_char(char c)
 {
@@ -117,7 +103,7 @@ TEST_CASE("open: O_CREAT|O_EXCL on an existing object gives NETSHM_EEXIST", "[de
     CHECK_NETSHM_ERR(NETSHM_EEXIST,
                      netshm_open(type, name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &descr));
     CHECK(descr == nullptr);
-    CHECK(std::string(netshm_last_error()) == open_verb(type) + " " + name + ": File exists");
+    CHECK(std::string(netshm_last_error()) == open_call(type) + " " + name + ": File exists");
     CHECK(netshm_last_errno() == EEXIST);
 }
 
@@ -132,7 +118,7 @@ TEST_CASE("open: a missing object gives NETSHM_ENOTFOUND", "[descr]")
     CHECK_NETSHM_ERR(NETSHM_ENOTFOUND, netshm_open(type, name.c_str(), access, 0600, &descr));
     CHECK(descr == nullptr);
     CHECK(std::string(netshm_last_error()) ==
-          open_verb(type) + " " + name + ": No such file or directory");
+          open_call(type) + " " + name + ": No such file or directory");
     CHECK(netshm_last_errno() == ENOENT);
     CHECK(errno == ENOENT);
 }
@@ -309,8 +295,8 @@ TEST_CASE("unlink: a missing object gives NETSHM_ENOTFOUND", "[descr]")
 
     CHECK_NETSHM_ERR(NETSHM_ENOTFOUND, netshm_unlink(type, name.c_str()));
 
-    const std::string verb = type == NETSHM_TYPE_POSIX ? "shm_unlink" : "unlink";
-    CHECK(std::string(netshm_last_error()) == verb + " " + name + ": No such file or directory");
+    CHECK(std::string(netshm_last_error()) ==
+          unlink_call(type) + " " + name + ": No such file or directory");
     CHECK(netshm_last_errno() == ENOENT);
 }
 

@@ -17,10 +17,12 @@
 
 using netshm::descriptor;
 using netshm::shm_type;
+using netshm_test::exists;
 using netshm_test::fd_open_on;
 using netshm_test::nobody;
 using netshm_test::run_as_nobody;
 using netshm_test::scratch_names;
+using netshm_test::stat_of;
 
 static_assert(!std::is_copy_constructible_v<descriptor>);
 static_assert(!std::is_copy_assignable_v<descriptor>);
@@ -49,6 +51,11 @@ netshm_type c_type(shm_type type)
 std::string path_of(shm_type type, const std::string &name)
 {
     return scratch_names::path_of(c_type(type), name);
+}
+
+std::string open_call(shm_type type)
+{
+    return netshm_test::open_call(c_type(type));
 }
 
 // What `action` threw, as "<exception type> <code> <message>" (system_error
@@ -87,29 +94,25 @@ TEST_CASE("descriptor: open and create_unique give a live handle", "[cxx]")
     CHECK(created.name() == name);
     CHECK(created.type() == type);
     CHECK(std::string(netshm_name(created.handle())) == name);
-    struct stat st;
-    REQUIRE(::stat(path_of(type, name).c_str(), &st) == 0);
-    CHECK((st.st_mode & 07777) == 0640);
+    CHECK((stat_of(path_of(type, name)).st_mode & 07777) == 0640);
 
     CHECK(static_cast<bool>(unique));
     CHECK(unique.type() == type);
-    REQUIRE(::stat(path_of(type, unique.name()).c_str(), &st) == 0);
-    CHECK((st.st_mode & 07777) == 0600);
+    CHECK((stat_of(path_of(type, unique.name())).st_mode & 07777) == 0600);
 }
 
 TEST_CASE("descriptor: failures throw the exception type of their code", "[cxx]")
 {
     const shm_type type = GENERATE(shm_type::file, shm_type::posix);
-    const std::string verb = type == shm_type::posix ? "shm_open" : "open";
     scratch_names scratch;
     const std::string name = scratch.fresh(c_type(type));
 
     CHECK(thrown_by([&] { descriptor::open(type, name, O_RDWR); }) ==
-          "not_found -1 " + verb + " " + name + ": No such file or directory");
+          "not_found -1 " + open_call(type) + " " + name + ": No such file or directory");
 
     descriptor::open(type, name, O_RDWR | O_CREAT);
     CHECK(thrown_by([&] { descriptor::open(type, name, O_RDWR | O_CREAT | O_EXCL); }) ==
-          "error -10 " + verb + " " + name + ": File exists");
+          "error -10 " + open_call(type) + " " + name + ": File exists");
     CHECK(thrown_by([&] { descriptor::open(type, name, O_WRONLY); }) ==
           "invalid_argument -4 open " + name + ": access mode must be O_RDONLY or O_RDWR");
     CHECK(thrown_by([&] { descriptor::create_unique(type, name + "-XXXXXX", 010000); }) ==
@@ -136,9 +139,8 @@ TEST_CASE("descriptor: permission denied throws system_error with EACCES", "[cxx
         return thrown_by([&] { descriptor::open(type, name, O_RDWR); });
     });
 
-    const std::string verb = type == shm_type::posix ? "shm_open" : "open";
-    CHECK(report == "system_error -5 errno " + std::to_string(EACCES) + " " + verb + " " + name +
-                        ": Permission denied");
+    CHECK(report == "system_error -5 errno " + std::to_string(EACCES) + " " + open_call(type) + " " +
+                        name + ": Permission denied");
 }
 
 TEST_CASE("descriptor: chmod and chown change the object", "[cxx]")
@@ -151,8 +153,7 @@ TEST_CASE("descriptor: chmod and chown change the object", "[cxx]")
     descr.chmod(0604);
     descr.chown(nobody, nobody);
 
-    struct stat st;
-    REQUIRE(::stat(path.c_str(), &st) == 0);
+    struct stat st = stat_of(path);
     CHECK((st.st_mode & 07777) == 0604);
     CHECK(st.st_uid == nobody);
     CHECK(st.st_gid == nobody);
@@ -262,9 +263,8 @@ TEST_CASE("unlink: removes the object; a missing one throws not_found", "[cxx]")
 
     netshm::unlink(type, name);
 
-    struct stat st;
-    CHECK(::stat(path_of(type, name).c_str(), &st) == -1);
-    const std::string verb = type == shm_type::posix ? "shm_unlink" : "unlink";
+    CHECK_FALSE(exists(path_of(type, name)));
     CHECK(thrown_by([&] { netshm::unlink(type, name); }) ==
-          "not_found -1 " + verb + " " + name + ": No such file or directory");
+          "not_found -1 " + netshm_test::unlink_call(c_type(type)) + " " + name +
+              ": No such file or directory");
 }

@@ -44,6 +44,16 @@ inline descr_ptr open_ok(netshm_type type, const std::string &name, int oflags, 
     return descr_ptr(descr);
 }
 
+// The system calls the library names in its messages about objects of `type`.
+inline std::string open_call(netshm_type type)
+{
+    return type == NETSHM_TYPE_POSIX ? "shm_open" : "open";
+}
+inline std::string unlink_call(netshm_type type)
+{
+    return type == NETSHM_TYPE_POSIX ? "shm_unlink" : "unlink";
+}
+
 // Names for test objects, unique to this process and this instance.  At scope
 // exit every object made under them is removed, including those that
 // netshm_create_unique derived from unique_template(): the files with their

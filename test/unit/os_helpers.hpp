@@ -9,10 +9,25 @@
 #include <filesystem>
 #include <grp.h>
 #include <string>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace netshm_test {
+
+inline bool exists(const std::string &path)
+{
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+// The status of `path`, which must exist.
+inline struct stat stat_of(const std::string &path)
+{
+    struct stat st;
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st;
+}
 
 // The descriptor of this process open on `path`, or -1 if there is none.
 inline int fd_open_on(const std::string &path)
