@@ -103,8 +103,9 @@ NETSHM_API const char *netshm_strerror(int rc);
 NETSHM_API const char *netshm_last_error(void);
 
 /**
- * The errno of the calling thread's last NETSHM_ESYS failure (0 if the last
- * failure was not an OS error).  errno itself is also set on NETSHM_ESYS.
+ * The errno of the calling thread's last failure reported by an OS call (a
+ * NETSHM_ESYS, or e.g. NETSHM_ENOTFOUND from ENOENT), 0 if the last failure was
+ * not an OS error.  errno itself is also set to it.
  */
 NETSHM_API int netshm_last_errno(void);
 
@@ -129,8 +130,8 @@ NETSHM_API netshm_locking netshm_best_locking_method(netshm_type type);
  * @param name    a file path, or for POSIX a name of the form "/name": a leading
  *                '/' and no other, at most NAME_MAX bytes.
  * @param oflags  O_RDONLY or O_RDWR, optionally with O_CREAT, O_EXCL, O_TRUNC.
- *                Other flags (O_WRONLY included) give NETSHM_EINVAL.  The
- *                descriptor is always opened O_CLOEXEC.
+ *                Other flags (O_WRONLY included) give NETSHM_EINVAL, except
+ *                O_CLOEXEC: the descriptor is always opened O_CLOEXEC.
  * @param mode    permission bits for a new object (at most 07777).
  * @param[out] out the new handle, released with netshm_close().
  * @return NETSHM_OK; NETSHM_EINVAL (NULL argument, bad type, name, flags or
@@ -174,7 +175,7 @@ NETSHM_API int netshm_open_posix_lockfile(const char *shm_name, const char *lock
  */
 NETSHM_API int netshm_unlink_posix_lockfile(const char *shm_name, const char *lock_file);
 
-/** The object's name (owned by the handle; valid until netshm_close()). */
+/** The object's name (owned by the handle; valid until netshm_close()), or NULL for a NULL handle. */
 NETSHM_API const char *netshm_name(const netshm_descr *descr);
 
 /** The object's type, or 0 for a NULL handle. */

@@ -13,7 +13,7 @@
 namespace netshm::core {
 namespace {
 
-constexpr int accepted_flags = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC;
+constexpr int accepted_flags = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC;
 constexpr unsigned max_mode = 07777;
 constexpr int unique_name_attempts = 1000;
 
