@@ -325,7 +325,7 @@ public:
         return value;
     }
     // Copies the newest binding of key into `out`, reusing its storage;
-    // false (out unchanged) if key is unbound.
+    // false (and `out` empty) if key is unbound.
     bool find_into(int32_t key, std::vector<int32_t> &out) { return fetch(key, out) == NETSHM_OK; }
 
     // Every binding of key, newest first.
@@ -452,8 +452,8 @@ private:
             netshm_table_close(std::exchange(handle_, nullptr));
     }
 
-    // NETSHM_OK with the value in `out`, or NETSHM_ENOTFOUND (out unchanged,
-    // the last error still set); throws for other failures.
+    // NETSHM_OK with the value in `out`, or NETSHM_ENOTFOUND (out empty, the
+    // last error still set); throws for other failures.
     int fetch(int32_t key, std::vector<int32_t> &out)
     {
         netshm_table *t = live();
@@ -462,17 +462,18 @@ private:
         int rc = netshm_find_into(t, key, buf.data(), buf.size(), &len);
         if (rc == NETSHM_OK)
             out.assign(buf.data(), buf.data() + len);
-        // Bigger: retry with the size reported (the value may change meanwhile).
+        // Bigger: read straight into `out`, retrying while the value grows.
         for (std::size_t cap = buf.size(); rc == NETSHM_ETOOBIG && len > cap;) {
             cap = len;
-            std::vector<int32_t> big(cap);
-            rc = netshm_find_into(t, key, big.data(), cap, &len);
-            if (rc == NETSHM_OK) {
-                big.resize(len);
-                out = std::move(big);
-            }
+            out.clear();
+            out.resize(cap);
+            rc = netshm_find_into(t, key, out.data(), cap, &len);
+            if (rc == NETSHM_OK)
+                out.resize(len);
         }
-        if (rc != NETSHM_OK && rc != NETSHM_ENOTFOUND)
+        if (rc == NETSHM_ENOTFOUND)
+            out.clear();
+        else if (rc != NETSHM_OK)
             detail::throw_error(rc);
         return rc;
     }

@@ -427,6 +427,32 @@ static void probe(netshm_table *t, int32_t key)
     check(netshm_iter_keys(t, probe_key, &p), "iter_keys");
 }
 
+/* Netshm's documented read-modify-write idiom, group { find; replace }, retried when the
+ * kernel reports a deadlock (two processes both upgrading their read locks): the failing
+ * call returns, ending the group releases the locks kept. */
+static void increment(netshm_table *t, int32_t key)
+{
+    for (;;) {
+        check(netshm_group_begin(t), "group_begin");
+        int32_t *value = NULL, old = 0;
+        size_t len = 0;
+        int rc = netshm_find(t, key, &value, &len);
+        if (rc == 0 && len > 0)
+            old = value[0];
+        netshm_free(value);
+        if (rc == 0 || rc == NETSHM_ENOTFOUND) {
+            int32_t next = (int32_t)((uint32_t)old + 1u);
+            rc = netshm_replace(t, key, &next, 1);
+        }
+        int end = netshm_group_end(t);
+        if (rc == NETSHM_EDEADLK)
+            continue;
+        check(rc, "increment");
+        check(end, "group_end");
+        return;
+    }
+}
+
 /* -------------------------------------------------------------- the script */
 
 static void run_op(netshm_table *t, char **w, size_t n)
@@ -473,6 +499,11 @@ static void run_op(netshm_table *t, char **w, size_t n)
         check(netshm_dump(t, 1), op);
     } else if (strcmp(op, "probe") == 0 && n == 2) {
         probe(t, parse_int32(w[1]));
+    } else if (strcmp(op, "incr") == 0 && n == 3) {
+        int32_t key = parse_int32(w[1]);
+        for (int32_t i = parse_int32(w[2]); i > 0; i--)
+            increment(t, key);
+        printf("%ld incr %s %s\n", current_line, w[1], w[2]);
     } else if (strcmp(op, "dumpk") == 0 && n == 1) {
         dump_keys(t);
     } else if ((strcmp(op, "rblocks") == 0 || strcmp(op, "wblocks") == 0 ||

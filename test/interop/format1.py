@@ -6,6 +6,7 @@ the same hash table whatever their page numbering (canonical), checks a table's 
 """
 
 import array
+import os
 import sys
 
 
@@ -178,8 +179,10 @@ def canonical(t):
             ("cells", cells))
 
 
-def check(t):
-    """Integrity problems of a table (an empty list when it is sound)."""
+def check(t, zero_tail=True):
+    """Integrity problems of a table (an empty list when it is sound). zero_tail: whether
+    the bytes past the table's pages must be zero (they need not after OCamlnet
+    re-initialised the object: it leaves the old pages there)."""
     problems = []
     w = t.words
     nonzero = [i for i in range(5, t.wpp) if w[i]]
@@ -189,7 +192,7 @@ def check(t):
     if t.unused7 or nonzero:
         problems.append("page 1: unused words %s are not zero" % (([7] if t.unused7 else []) + nonzero[:8]))
     tail = t.total * t.wpp
-    if any(w[tail:]):
+    if zero_tail and any(w[tail:]):
         first = next(i for i in range(tail, len(w)) if w[i])
         problems.append("page %d word %d: nonzero beyond the table's %d pages"
                         % (first // t.wpp, first % t.wpp, t.total))
@@ -218,6 +221,23 @@ def check(t):
         if t.find_cell(key) != i:
             problems.append("cell %d: key %d is not reached by probing" % (i, key))
     return problems
+
+
+def clear_last_cells(path, pagesize):
+    """Zeroes the last cell of every hash page: what OCamlnet's extent clearing misses, so
+    that a table it re-initialised over old pages has no phantom key of its own."""
+    words = load_words(path)
+    wpp = pagesize // 4
+    d = wpp
+    for i in range(MAX_EXTENTS):
+        first, n = words[d + 8 + 2 * i], words[d + 9 + 2 * i]
+        if first == 0 or n == 0:
+            break
+        for p in range(first, first + n):
+            cell = p * wpp + 4 + 4 * (wpp // 4 - 2)
+            words[cell:cell + 4] = array.array("i", [0, 0, 0, 0])
+    with open(path, "r+b") as f:
+        f.write(words.tobytes()[:os.path.getsize(path)])
 
 
 def roles(t):

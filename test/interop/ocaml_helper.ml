@@ -229,6 +229,20 @@ let probe tbl ln key =
   first := true;
   Netshm.iter_keys (fun _ -> inside "iter_keys") tbl
 
+(* Netshm's documented read-modify-write idiom, group { find; replace }, retried when the
+   kernel reports a deadlock (two processes both upgrading their read locks). *)
+let rec increment tbl key =
+  match
+    Netshm.group tbl
+      (fun () ->
+        let v = match Netshm.find tbl key with v -> v | exception Not_found -> value_of_words [] in
+        let old = if Bigarray.Array1.dim v > 0 then v.{0} else 0l in
+        Netshm.replace tbl key (value_of_words [ Int32.to_string (Int32.succ old) ]))
+      ()
+  with
+  | () -> ()
+  | exception Netshm.Deadlock -> increment tbl key
+
 (* --------------------------------------------------------------- the script *)
 
 let run_op tbl ln words =
@@ -248,6 +262,12 @@ let run_op tbl ln words =
       flush_out ();
       Netshm.dump tbl
   | [ "probe"; k ] -> probe tbl ln (Int32.of_string k)
+  | [ "incr"; k; n ] ->
+      let key = Int32.of_string k in
+      for _ = 1 to int_of_string n do
+        increment tbl key
+      done;
+      emit ln "incr %s %s" k n
   | [ "dumpk" ] -> dump_keys tbl ln
   | ("rblocks" | "wblocks" | "wblocks_noann") as op :: k :: acts ->
       let key = Int32.of_string k in

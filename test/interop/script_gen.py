@@ -25,6 +25,9 @@ starting with '#' are ignored. K is an int32 key, V an int32 word (decimal, sign
                         "<shm length=N", "  K => [| v1; v2 |]" per binding in hash table
                         order, ">" (run_interop.py compares it between the programs as is,
                         and with the model after sorting the bindings by key)
+  incr K N              N times: in a group, find K (v = its first word, 0 if unbound or
+                        empty) and replace K by [v + 1]; retried on Deadlock / EDEADLK.
+                        Prints "incr K N"
   probe K               prints "probe K", then from inside the first callback of iter:
                         " iter: find = ..." (find K) and " iter: modify refused" (trying
                         add K []), then the same from inside iter_keys (" iter_keys: ...");
@@ -174,6 +177,11 @@ class Model:
                 for v in self.bindings[k]:
                     out.append("%d   %d => [| %s |]" % (ln, k, "; ".join(map(str, v))))
             out.append("%d >" % ln)
+        elif op == "incr":
+            key = int(words[1])
+            v = self.newest(key)
+            self.apply(ln, ["replace", words[1], str(((v[0] if v else 0) + int(words[2]) + 2**31) % 2**32 - 2**31)], out)
+            out.append("%d incr %s %s" % (ln, words[1], words[2]))
         elif op == "probe":
             out.append("%d probe %s" % (ln, words[1]))
             if self.bindings:
@@ -444,13 +452,15 @@ def make_collision_pool(rng, pagesize, init, size):
     return pool
 
 
-def generate(seed, n_ops, pagesize=None, init=None, part=None):
+def generate(seed, n_ops, pagesize=None, init=None, part=None, counter=None):
     """A random scenario of about n_ops operations (random page size and init if None).
 
     part 0 or 1: one of two scripts meant to run at the same time on one table: only keys
     of that parity, and only operations whose output does not depend on the other script's
     (no length, dump, netdump, probe, no find from inside callbacks); no groups, which could
-    deadlock against the other process."""
+    deadlock against the other process.
+    counter: a key that "incr counter 10" lines increment now and then (the other script
+    increments it too)."""
     rng = random.Random(seed)
     style = rng.choices(list(STYLES), [w for w, _, _ in STYLES.values()])[0]
     _, pool_sizes, op_changes = STYLES[style]
@@ -475,7 +485,7 @@ def generate(seed, n_ops, pagesize=None, init=None, part=None):
         keys = make_key_pool(rng, pagesize, init, pool_size)
     op_weights = dict(OP_WEIGHTS, **op_changes)
     if part is not None:
-        keys = [k for k in keys if k & 1 == part] or [part]
+        keys = [k for k in keys if k & 1 == part and k != counter] or [part + 2]
         for op in ("length", "dump", "netdump", "probe", "group"):
             del op_weights[op]
     hot = keys[:min(len(keys), rng.choice([3, 8, 30]))]
@@ -502,6 +512,8 @@ def generate(seed, n_ops, pagesize=None, init=None, part=None):
         model.apply(len(lines), line.split(), expected)
 
     for _ in range(n_ops):
+        if counter is not None and rng.random() < 0.01:
+            emit("incr %d 10" % counter)
         op = rng.choices(names, weights)[0]
         if op in ("add", "replace"):
             emit(" ".join([op, str(any_key())] + [str(w) for w in make_value(rng, words_per_page)]))
@@ -563,10 +575,14 @@ def verification(model, keys, rng):
     return lines, expected
 
 
-def merged(a, b):
-    """The model of a table holding the bindings of two models with disjoint keys."""
+def merged(a, b, counter=None):
+    """The model of a table holding the bindings of two models with disjoint keys, but for
+    the counter both incremented from unbound."""
     m = a.copy()
     for k, vs in b.bindings.items():
         m.bindings[k] = [list(v) for v in vs]
     m.count += b.count
+    if counter in a.bindings and counter in b.bindings:
+        m.bindings[counter] = [[a.bindings[counter][0][0] + b.bindings[counter][0][0]]]
+        m.count -= 1
     return m

@@ -344,7 +344,7 @@ TEST_CASE("table: add, find, remove and replace", "[table][cxx]")
         CHECK(t.find_all(2).empty());
         value_t out{4, 5};
         CHECK_FALSE(t.find_into(2, out));
-        CHECK(out == value_t{4, 5});
+        CHECK(out.empty());
         CHECK(t.try_find(1) == value_t{1});
     }
     SECTION("extreme keys, empty and multi-page values")
@@ -362,10 +362,16 @@ TEST_CASE("table: add, find, remove and replace", "[table][cxx]")
             for (std::size_t i = lengths.size(); i-- > 0;)
                 expected.push_back(make_value(key, static_cast<int32_t>(i), lengths[i]));
             CHECK(t.find_all(key) == expected);
+            value_t reused;
+            reused.reserve(1000);
+            const int32_t *storage = reused.data();
             for (std::size_t i = lengths.size(); i-- > 0;) {
                 value_t out{42};
                 REQUIRE(t.find_into(key, out));
                 CHECK(out == expected[lengths.size() - 1 - i]);
+                REQUIRE(t.find_into(key, reused));
+                CHECK(reused == expected[lengths.size() - 1 - i]);
+                CHECK(reused.data() == storage); // no reallocation
                 CHECK(t.try_find(key) == expected[lengths.size() - 1 - i]);
                 t.remove(key);
             }
@@ -581,6 +587,15 @@ TEST_CASE("table: find_blocks presents fragments page by page", "[table][cxx]")
         });
         CHECK(events == std::vector<std::string>{first(2, 0) + ":34", first(2, 34) + ":36",
                                                  first(2, 70) + ":10", "end", first(1, 0) + ":3"});
+    }
+    SECTION("remove_binding is refused")
+    {
+        auto e = thrown<netshm::invalid_argument>([&] {
+            t.find_blocks(9, [](std::optional<std::span<const int32_t>>) { return flow::remove_binding; });
+        });
+        REQUIRE(e);
+        CHECK(e->code() == NETSHM_EINVAL);
+        CHECK(t.length() == 3);
     }
     SECTION("an unbound key calls nothing")
     {
