@@ -17,6 +17,13 @@ namespace {
     throw_invalid(fmt::format("{}: the callback answered {}, which is not allowed here", operation, answer));
 }
 
+// Callbacks get a non-NULL pointer for an empty value too.
+const std::int32_t *value_pointer(const std::vector<std::int32_t> &value)
+{
+    static const std::int32_t empty = 0;
+    return value.empty() ? &empty : value.data();
+}
+
 // Moves along a key's chain of bindings, newest first, read-locking each
 // binding before releasing the previous one (or the descriptor page).
 class binding_walk {
@@ -56,7 +63,7 @@ int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std
         int answer;
         {
             callback_scope in_callback(*this);
-            answer = fn(value.data(), value.size());
+            answer = fn(value_pointer(value), value.size());
         }
         if (answer < 0)
             return answer;
@@ -95,7 +102,7 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
             int answer;
             {
                 callback_scope in_callback(*this);
-                answer = fn(key, value.data(), value.size());
+                answer = fn(key, value_pointer(value), value.size());
             }
             if (answer < 0)
                 return answer;

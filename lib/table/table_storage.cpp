@@ -214,7 +214,8 @@ int table::visit_fragments(const binding &b, function_ref<int(std::int32_t *, st
 void table::copy_value(const binding &b, std::int32_t *out) const
 {
     visit_fragments(b, [&out](const std::int32_t *fragment, std::size_t count) {
-        std::memcpy(out, fragment, count * sizeof(std::int32_t));
+        if (count > 0)
+            std::memcpy(out, fragment, count * sizeof(std::int32_t));
         out += count;
         return 0;
     });
