@@ -1,8 +1,9 @@
-// Exactness under contention (issue 4): 4 processes x 5000 read-modify-write
-// groups { find; replace(v + 1) } on 16 shared counters, while the processes
-// add keys of their own and the table grows from one hash page through 10
-// extents.  Every increment must count, once: with netshm_group_write, and
-// with plain netshm_group retried on NETSHM_EDEADLK.
+// Exactness under contention (issue 4): 1, 2 and 4 processes x 5000
+// read-modify-write groups { find; replace(v + 1) } on 16 shared counters,
+// while the processes add keys of their own and the table grows from one hash
+// page through 8 to 10 extents.  Every increment must count, once: with
+// netshm_group_write, and with plain netshm_group retried on NETSHM_EDEADLK.
+// Prints the throughput of each.
 #include "contention_workload.hpp"
 #include "process_helpers.hpp"
 
@@ -22,7 +23,6 @@ using netshm_test::manage_ok;
 using netshm_test::open_ok;
 using netshm_test::scratch_names;
 
-constexpr int processes = 4;
 constexpr int iterations = 5000;
 
 // Number of hash extents of the table (descriptor page words 8 + 2i).
@@ -39,7 +39,7 @@ int hash_extents(netshm_table *table)
 }
 
 // Every counter, the sum, every extra key and the binding count are exact.
-void check_final_table(const std::string &name)
+void check_final_table(const std::string &name, int processes)
 {
     auto descr = open_ok(NETSHM_TYPE_FILE, name, O_RDONLY);
     auto table = manage_ok(descr.get());
@@ -77,29 +77,40 @@ void check_final_table(const std::string &name)
     size_t length = 0;
     REQUIRE_NETSHM_OK(netshm_length(table.get(), &length));
     CHECK(length == contention::counters + extras);
-    // One hash page at the start; 4016 keys need 10 extents (1023 pages).
-    CHECK(hash_extents(table.get()) == 10);
+    // One hash page at the start; 4016 keys need 10 extents (1023 pages),
+    // 1016 keys 8.
+    CHECK(hash_extents(table.get()) >= 8);
+    if (processes == 4)
+        CHECK(hash_extents(table.get()) == 10);
 }
 
+// Runs the workload with 1, 2 and 4 processes, each on a new table, checks
+// each result and prints the throughput.
 void run_contention(bool write_groups)
 {
     bound_test_time(100);
     scratch_names names;
-    const std::string name = names.fresh(NETSHM_TYPE_FILE);
-    REQUIRE(contention::create_table(name).empty());
-
-    contention::round_result round = contention::run_round(name, processes, iterations, write_groups, 90);
-    INFO("failures: " << round.failures.size() << (round.failures.empty() ? "" : " first: " + round.failures[0]));
-    REQUIRE(round.failures.empty());
-    const double ops = processes * iterations / round.seconds;
-    std::printf("throughput: %s { find; replace(v + 1) }, %d processes x %d: %.0f ops/s (%.2f s, %ld "
-                "NETSHM_EDEADLK retried)\n",
-                write_groups ? "netshm_group_write" : "netshm_group retried on NETSHM_EDEADLK", processes,
-                iterations, ops, round.seconds, round.deadlocks);
+    std::string line = std::string("throughput of ") +
+                       (write_groups ? "netshm_group_write" : "netshm_group retried on NETSHM_EDEADLK") +
+                       " { find; replace(v + 1) }, " + std::to_string(iterations) + " per process:";
+    for (int processes : {1, 2, 4}) {
+        CAPTURE(processes);
+        const std::string name = names.fresh(NETSHM_TYPE_FILE);
+        REQUIRE(contention::create_table(name).empty());
+        contention::round_result round = contention::run_round(name, processes, iterations, write_groups, 90);
+        INFO("failures: " << round.failures.size() << (round.failures.empty() ? "" : " first: " + round.failures[0]));
+        REQUIRE(round.failures.empty());
+        if (write_groups)
+            CHECK(round.deadlocks == 0);
+        check_final_table(name, processes);
+        char numbers[160];
+        std::snprintf(numbers, sizeof numbers, " %d process%s %.0f ops/s (%.2f s, %ld NETSHM_EDEADLK retried);",
+                      processes, processes == 1 ? "" : "es", processes * iterations / round.seconds, round.seconds,
+                      round.deadlocks);
+        line += numbers;
+    }
+    std::printf("%s\n", line.c_str());
     std::fflush(stdout);
-    if (write_groups)
-        CHECK(round.deadlocks == 0);
-    check_final_table(name);
 }
 
 TEST_CASE("contention: 4 processes x 5000 group_write { find; replace(v + 1) } on 16 counters are exact while "
