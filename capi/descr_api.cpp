@@ -77,6 +77,7 @@ int netshm_unlink_posix_lockfile(const char *shm_name, const char *lock_file)
     return guarded([&] {
         require(shm_name, "netshm_unlink_posix_lockfile", "shm_name");
         require(lock_file, "netshm_unlink_posix_lockfile", "lock_file");
+        netshm::core::validate_name(shm_kind::posix, shm_name);
         netshm::core::validate_name(shm_kind::file, lock_file);
         // Both go, as with OCamlnet; the first failure is reported.
         std::exception_ptr failure;

@@ -76,31 +76,68 @@ lock_state::lock_state(int own_fd, bool writable, dev_t device, ino_t inode, std
 {
 }
 
+std::shared_ptr<lock_state> lock_state::find(dev_t device, ino_t inode)
+{
+    registry_type &r = registry();
+    std::lock_guard<std::mutex> registry_lock(r.mutex);
+    auto found = r.states.find({device, inode});
+    return found != r.states.end() ? found->second.lock() : nullptr;
+}
+
 std::shared_ptr<lock_state> lock_state::of(int fd, bool writable, const std::string &name)
 {
     watch_forks();
     struct stat st;
     if (::fstat(fd, &st) != 0)
         throw_system(errno, "fstat", name);
-    auto key = std::make_pair(st.st_dev, st.st_ino);
-    registry_type &r = registry();
-    std::lock_guard<std::mutex> registry_lock(r.mutex);
-    if (std::shared_ptr<lock_state> existing = r.states[key].lock()) {
-        if (writable && !existing->writable_) {
-            std::lock_guard<std::recursive_mutex> state_lock(existing->mutex_);
-            existing->adopt_writable(fd);
+    std::shared_ptr<lock_state> state;
+    {
+        registry_type &r = registry();
+        std::lock_guard<std::mutex> registry_lock(r.mutex);
+        std::weak_ptr<lock_state> &slot = r.states[{st.st_dev, st.st_ino}];
+        state = slot.lock();
+        if (!state) {
+            int own = duplicate(fd, name);
+            state.reset(new lock_state(own, writable, st.st_dev, st.st_ino, name));
+            slot = state;
+            return state;
         }
-        return existing;
     }
-    int own = duplicate(fd, name);
-    std::shared_ptr<lock_state> state(new lock_state(own, writable, st.st_dev, st.st_ino, name));
-    r.states[key] = state;
+    // Never wait for a state's mutex (a group may hold it long) while holding
+    // the registry's.
+    if (writable) {
+        std::lock_guard<std::recursive_mutex> state_lock(state->mutex_);
+        if (!state->writable_)
+            state->adopt_writable(fd);
+    }
     return state;
+}
+
+void lock_state::close_inherited(int fd) noexcept
+{
+    // A descriptor from before a fork refers to a file the child may have
+    // opened again and locked: closing it would drop those locks.
+    struct stat st;
+    std::shared_ptr<lock_state> current;
+    if (::fstat(fd, &st) == 0)
+        current = find(st.st_dev, st.st_ino);
+    if (!current) {
+        ::close(fd);
+        return;
+    }
+    std::lock_guard<std::recursive_mutex> state_lock(current->mutex_);
+    current->close_descriptor(fd);
 }
 
 lock_state::~lock_state()
 {
-    if (generation_ == fork_generation()) {
+    if (generation_ != fork_generation()) {
+        for (int fd : parked_)
+            close_inherited(fd);
+        close_inherited(fd_);
+        return;
+    }
+    {
         registry_type &r = registry();
         std::lock_guard<std::mutex> registry_lock(r.mutex);
         auto found = r.states.find({device_, inode_});
@@ -184,19 +221,35 @@ void lock_state::end_group()
 {
     if (--group_depth_ > 0)
         return;
-    std::vector<off_t> offsets;
-    offsets.swap(deferred_);
-    // Newest first, so each stack unwinds in order; go on past a failure so
-    // that one bad release does not keep the others.
+    std::unordered_map<off_t, std::size_t> releases;
+    for (off_t offset : deferred_)
+        ++releases[offset];
+    deferred_.clear();
+    // One call per byte: its final state, not every step to it.  Go on past
+    // a failure so that one bad release does not keep the others.
     std::exception_ptr first_failure;
-    for (auto offset = offsets.rbegin(); offset != offsets.rend(); ++offset) {
+    for (const auto &[offset, count] : releases) {
+        auto found = held_.find(offset);
+        if (found == held_.end())
+            continue;
+        std::vector<lock_kind> &stack = found->second;
+        bool held_write = holds_write(stack);
         try {
-            release(*offset);
+            if (count >= stack.size()) {
+                held_.erase(found);
+                apply(offset, F_UNLCK, fmt::format("byte {}", offset));
+            } else {
+                stack.resize(stack.size() - count);
+                if (held_write && !holds_write(stack))
+                    apply(offset, F_RDLCK, fmt::format("byte {}", offset));
+            }
         } catch (...) {
             if (!first_failure)
                 first_failure = std::current_exception();
         }
     }
+    if (held_.empty())
+        close_parked();
     if (first_failure)
         std::rethrow_exception(first_failure);
 }

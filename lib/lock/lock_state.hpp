@@ -49,11 +49,15 @@ public:
 
     // Closes a descriptor of this file, later if locks are held now.
     void close_descriptor(int fd);
+    // Closes a descriptor inherited across fork without dropping the locks
+    // this process took since on the same file.
+    static void close_inherited(int fd) noexcept;
 
     // Callbacks of operations running now: modifications are refused meanwhile.
     int callbacks_active = 0;
 
 private:
+    static std::shared_ptr<lock_state> find(dev_t device, ino_t inode);
     lock_state(int own_fd, bool writable, dev_t device, ino_t inode, std::string name);
     void apply(off_t offset, short type, const std::string &what);
     void release(off_t offset);

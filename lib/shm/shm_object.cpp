@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace netshm::core {
 namespace {
@@ -164,17 +165,19 @@ int shm_object::fd() const
 
 void shm_object::close() noexcept
 {
-    if (fd_ < 0)
-        return;
-    int fd = fd_;
-    fd_ = -1;
-    // A child after fork holds none of the locks: close directly.
-    if (!locks_on_object_ || inherited()) {
-        ::close(fd);
+    if (inherited()) {
+        if (fd_ >= 0)
+            lock_state::close_inherited(std::exchange(fd_, -1));
         return;
     }
     auto hold = hold_descriptor();
-    locks_->close_descriptor(fd);
+    if (fd_ < 0)
+        return;
+    int fd = std::exchange(fd_, -1);
+    if (locks_on_object_)
+        locks_->close_descriptor(fd);
+    else
+        ::close(fd);
 }
 
 std::unique_lock<std::recursive_mutex> shm_object::hold_descriptor() const

@@ -14,14 +14,15 @@ namespace netshm::core {
 // pointers into them any more, drops mappings replaced meanwhile.
 class table::operation {
 public:
-    explicit operation(table &t) : table_(t)
+    // needs_descriptor = false: ending a group works after the descriptor closed.
+    explicit operation(table &t, bool needs_descriptor = true) : table_(t)
     {
         if (t.generation_ != fork_generation())
             throw error(errc::forked, fmt::format("{}: the table handle was inherited across fork; open and "
                                                   "manage the object again in this process",
                                                   t.object_->name()));
         hold_ = std::unique_lock<std::recursive_mutex>(t.locks_.state().mutex());
-        if (!t.object_->is_open())
+        if (needs_descriptor && !t.object_->is_open())
             throw error(errc::closed, fmt::format("{} is closed", t.object_->name()));
     }
     ~operation()

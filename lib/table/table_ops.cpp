@@ -168,7 +168,7 @@ void table::group_begin(bool write)
 
 void table::group_end()
 {
-    operation op(*this);
+    operation op(*this, false);
     locks_.end_group();
 }
 

@@ -169,12 +169,10 @@ TEST_CASE("fork: inherited handles are refused with NETSHM_EFORKED, closing them
     CHECK(find_value(table.get(), 4) == std::vector<int32_t>{4});
 }
 
-// Known library bug (reported with issue 4's tests): the child closes the
-// inherited descriptors directly, which drops every lock the child holds on
-// the file through its own handles.  [!shouldfail] keeps CI green while it
-// lasts and fails once it is fixed: then drop the tag.
+// Closing the inherited descriptors must not close them directly: that would
+// drop every lock the child holds on the file through its own handles.
 TEST_CASE("fork: closing inherited handles in the child keeps the child's own locks on the same object",
-          "[concurrency][fork][!shouldfail]")
+          "[concurrency][fork]")
 {
     bound_test_time(60);
     scratch_names names;

@@ -206,10 +206,8 @@ TEST_CASE("lock file: netshm_unlink_posix_lockfile removes the object and the lo
     }
 }
 
-// Known library bug (reported with issue 4's tests): a bad object name is
-// refused only after the lock file was removed.  [!shouldfail] keeps CI green
-// while it lasts and fails once it is fixed: then drop the tag.
-TEST_CASE("lock file: netshm_unlink_posix_lockfile with a bad name removes nothing", "[concurrency][!shouldfail]")
+// A bad object name is refused before anything is removed.
+TEST_CASE("lock file: netshm_unlink_posix_lockfile with a bad name removes nothing", "[concurrency]")
 {
     scratch_names names;
     const std::string shm = names.fresh(NETSHM_TYPE_POSIX);

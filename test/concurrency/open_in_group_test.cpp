@@ -72,14 +72,12 @@ TEST_CASE("open in group: a thread in a group opens another object while another
     run_scenario(false);
 }
 
-// Known library bug (reported with issue 4's tests): when the object was
-// opened read-only first, the other thread's O_RDWR open holds the registry
-// of lock states while it waits for the group's mutex (to adopt its writable
-// descriptor); the thread in the group then waits for the registry to open
-// `g`: deadlock, and the child is killed by its alarm.  [!shouldfail] keeps
-// CI green while it lasts and fails once it is fixed: then drop the tag.
+// When the object was opened read-only first, the other thread's O_RDWR open
+// waits for the group's mutex (to adopt its writable descriptor): it must not
+// hold the registry of lock states meanwhile, or the thread in the group
+// could not open `g` (a deadlock: the child would be killed by its alarm).
 TEST_CASE("open in group: the same when the object was opened read-only first",
-          "[concurrency][!shouldfail]")
+          "[concurrency]")
 {
     run_scenario(true);
 }

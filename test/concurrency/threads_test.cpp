@@ -376,15 +376,11 @@ TEST_CASE("threads: opening and closing another handle inside a group keeps the 
     CHECK(probe_write_lock(name, descriptor_byte).type == F_UNLCK);
 }
 
-// Known library bug (reported with issue 4's tests): once a table's own
-// descriptor is closed inside a group, netshm_group_end answers
-// NETSHM_ECLOSED and netshm_table_close NETSHM_EINVAL, so the group never
-// ends: its thread keeps the object's mutex (every other thread of the
-// process then blocks on the object) and the process keeps its locks.
-// [!shouldfail] keeps CI green while it lasts and fails once it is fixed:
-// then drop the tag.
+// A table's own descriptor closed inside a group: the group must still end,
+// or its thread would keep the object's mutex (every other thread of the
+// process then blocks on the object) and the process its locks.
 TEST_CASE("threads: a group whose descriptor was closed inside it still ends and releases its locks",
-          "[threads][!shouldfail]")
+          "[threads]")
 {
     bound_test_time(60);
     scratch_names names;
