@@ -132,18 +132,34 @@ struct block_state {
     size_t offset;    /* word offset of the current fragment */
 };
 
+/* Prints the newest binding of key: through netshm_find on even script lines, through
+ * netshm_find_into on odd ones (into a 4-word buffer, and when that is too small, into
+ * one of the length it reports). */
 static void print_find(netshm_table *t, int32_t key)
 {
-    int32_t *v;
+    int32_t small[4], *v = small;
     size_t n;
-    int rc = netshm_find(t, key, &v, &n);
+    int rc = current_line % 2 ? netshm_find_into(t, key, small, 4, &n) : netshm_find(t, key, &v, &n);
+    if (rc == NETSHM_ETOOBIG) {
+        size_t needed = n;
+        if (needed <= 4)
+            fatal("find_into: too big for 4 words but needs %zu", needed);
+        v = xmalloc(needed * sizeof *v);
+        check(netshm_find_into(t, key, v, needed, &n), "find_into");
+        if (n != needed)
+            fatal("find_into: needed %zu words, then found %zu", needed, n);
+    }
     if (rc == NETSHM_ENOTFOUND) {
         printf("notfound");
         return;
     }
-    check(rc, "find");
+    if (rc != NETSHM_ETOOBIG)
+        check(rc, current_line % 2 ? "find_into" : "find");
     print_value(v, n);
-    netshm_free(v);
+    if (v != small && current_line % 2)
+        free(v);
+    else if (v != small)
+        netshm_free(v);
 }
 
 static void next_binding(struct block_state *st)

@@ -146,7 +146,8 @@ class Table:
             b = self._page(page, "free list entry %d" % len(pages))
             self._own(page, "free page %d" % len(pages))
             if w[b] != FREE_MAGIC:
-                raise FormatError("page %d (free page %d): bad magic %#x" % (page, len(pages), w[b] & 0xFFFFFFFF))
+                raise FormatError("page %d (free page %d): bad magic %#x"
+                                  % (page, len(pages), w[b] & 0xFFFFFFFF))
             pages.append(page)
             page = w[b + 1]
         return pages
@@ -190,7 +191,8 @@ def check(t, zero_tail=True):
         problems.append("page 0: unused words %s are not zero" % nonzero[:8])
     nonzero = [i for i in range(8 + 2 * MAX_EXTENTS, t.wpp) if w[t.wpp + i]]
     if t.unused7 or nonzero:
-        problems.append("page 1: unused words %s are not zero" % (([7] if t.unused7 else []) + nonzero[:8]))
+        unused = ([7] if t.unused7 else []) + nonzero[:8]
+        problems.append("page 1: unused words %s are not zero" % unused)
     tail = t.total * t.wpp
     if zero_tail and any(w[tail:]):
         first = next(i for i in range(tail, len(w)) if w[i])
@@ -206,7 +208,8 @@ def check(t, zero_tail=True):
         problems.append("%d cells in use, descriptor claims %d" % (used, t.claimed))
     leaked = [p for p in range(2, t.total) if p not in t.owner]
     if leaked:
-        problems.append("%d pages neither hash, content nor free (leaked): %s" % (len(leaked), leaked[:10]))
+        problems.append("%d pages neither hash, content nor free (leaked): %s"
+                        % (len(leaked), leaked[:10]))
     keys = {}
     for i, (key, ptr, sk, sp) in enumerate(t.cells):
         if sk or sp:

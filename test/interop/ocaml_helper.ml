@@ -56,16 +56,17 @@ let parse_action s =
   if s = "n" then []
   else begin
     let n = String.length s in
-    let rec number i j = if j < n && (s.[j] = '-' || (s.[j] >= '0' && s.[j] <= '9')) then number i (j + 1) else j in
+    let digit c = c = '-' || (c >= '0' && c <= '9') in
+    let rec number j = if j < n && digit s.[j] then number (j + 1) else j in
     let rec items i acc =
       if i >= n then List.rev acc
       else begin
         let letter = s.[i] in
-        let j = number (i + 1) (i + 1) in
+        let j = number (i + 1) in
         let idx = int_of_string (String.sub s (i + 1) (j - i - 1)) in
         if letter = 'w' then begin
           if j >= n || s.[j] <> ':' then failwith ("bad action " ^ s);
-          let k = number (j + 1) (j + 1) in
+          let k = number (j + 1) in
           let value = Int32.of_string (String.sub s (j + 1) (k - j - 1)) in
           items k ({ letter; idx; value } :: acc)
         end

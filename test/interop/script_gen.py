@@ -61,6 +61,10 @@ A block operation prints "rblocks K" (or "wblocks K", ...), then per callback " 
 its header and its result (OCaml reports an unannounced answer when the binding ends, this
 library at once: the visible state is the same).
 
+For instance: remove the third binding of 5: "wblocks 5 n n r0"; overwrite word 40 of the
+newest binding in place: "wblocks 5 w40:-1"; stop after two bindings: "wblocks 5 n n b0";
+remove the newest and stop (Netshm.remove): "wblocks 5 r0b1".
+
 Every transcript line starts with the 1-based number of the script line that printed it.
 """
 
@@ -180,7 +184,8 @@ class Model:
         elif op == "incr":
             key = int(words[1])
             v = self.newest(key)
-            self.apply(ln, ["replace", words[1], str(((v[0] if v else 0) + int(words[2]) + 2**31) % 2**32 - 2**31)], out)
+            total = ((v[0] if v else 0) + int(words[2]) + 2**31) % 2**32 - 2**31   # int32 wrap
+            self.apply(ln, ["replace", words[1], str(total)], out)
             out.append("%d incr %s %s" % (ln, words[1], words[2]))
         elif op == "probe":
             out.append("%d probe %s" % (ln, words[1]))
@@ -336,8 +341,10 @@ def make_value(rng, words_per_page):
         n = rng.randrange(0, 11)
     elif r < 0.75:
         n = rng.randrange(10, 61)
-    elif r < 0.9:
+    elif r < 0.897:
         n = rng.randrange(60, 301)
+    elif r < 0.9:
+        n = rng.randrange(301, 2000)    # long chains of follow-up pages
     else:
         # around page boundaries
         n = (words_per_page - 6) + rng.randrange(0, 3) * (words_per_page - 4) + rng.randrange(-1, 2)
@@ -349,8 +356,10 @@ def make_value(rng, words_per_page):
         return [bits(4) - 8 for _ in range(n)]
     if style < 0.9:
         return [bits(32) + INT32_MIN for _ in range(n)]
-    edges = (INT32_MIN, INT32_MAX, 0, -1, 1)
-    return [edges[bits(2)] if bits(1) else bits(32) + INT32_MIN for _ in range(n)]
+    # extremes, and the format's magic numbers (descriptor, content, free page): a value
+    # may hold anything, page size detection and checks must not be fooled
+    edges = (INT32_MIN, INT32_MAX, 0, -1, 0x6712DE9F, 0x12DE9F67, 0xDE9F6712 - 2**32, 0xF3EEF3EE - 2**32)
+    return [edges[bits(3)] if bits(1) else bits(32) + INT32_MIN for _ in range(n)]
 
 
 def make_action(rng, kind, length, words_per_page, inner_find=True):
@@ -444,7 +453,8 @@ def make_collision_pool(rng, pagesize, init, size):
     for _ in range(20 * size):
         if len(pool) >= size:
             break
-        k = _clip32(base + rng.randrange(-size, size) * rng.choice(moduli) + rng.choice([0, 0, 0, 1, 4, 9]))
+        offset = rng.choice([0, 0, 0, 1, 4, 9])     # also probe sequences that meet
+        k = _clip32(base + rng.randrange(-size, size) * rng.choice(moduli) + offset)
         if k is not None:
             pool.add(k)
     pool = sorted(pool)
@@ -462,6 +472,8 @@ def generate(seed, n_ops, pagesize=None, init=None, part=None, counter=None):
     counter: a key that "incr counter 10" lines increment now and then (the other script
     increments it too)."""
     rng = random.Random(seed)
+    if part is None and rng.random() < 0.04:
+        n_ops = rng.randrange(0, 20)    # nearly empty tables too
     style = rng.choices(list(STYLES), [w for w, _, _ in STYLES.values()])[0]
     _, pool_sizes, op_changes = STYLES[style]
     # now and then a page size whose word count is not a multiple of 4 (unused words at the
@@ -490,7 +502,8 @@ def generate(seed, n_ops, pagesize=None, init=None, part=None, counter=None):
             del op_weights[op]
     hot = keys[:min(len(keys), rng.choice([3, 8, 30]))]
     model = Model(pagesize)
-    lines = ["# seed=%d style=%s pagesize=%d init=%s" % (seed, style, pagesize, "none" if init is None else init)]
+    lines = ["# seed=%d style=%s pagesize=%d init=%s"
+             % (seed, style, pagesize, "none" if init is None else init)]
     expected = []
     splits = [1]
     depth = 0

@@ -405,8 +405,8 @@ TEST_CASE("table: manage refuses bad arguments and objects without a table", "[t
     CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_manage(nullptr, NETSHM_NO_LOCKING, 0, -1, &table));
     CHECK(table == nullptr);
     CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_manage(descr.get(), NETSHM_NO_LOCKING, 0, -1, nullptr));
-    CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_manage(descr.get(), static_cast<netshm_locking>(2), 0, -1, &table));
-    CHECK(table == nullptr);
+    // (An unknown locking method cannot be passed from C++ without undefined
+    // behaviour: netshm_locking's range is 0..1 here.)
     CHECK(file_size(scratch_names::path_of(NETSHM_TYPE_POSIX, name)) == 0);
 
     SECTION("an object holding something else is corrupt")
