@@ -61,13 +61,15 @@ typedef struct netshm_table netshm_table;
 /** Kinds of shared-memory objects. */
 typedef enum netshm_type {
     NETSHM_TYPE_FILE = 1,  /**< a regular file, mapped */
-    NETSHM_TYPE_POSIX = 2  /**< a POSIX shared-memory object (shm_open) */
+    NETSHM_TYPE_POSIX = 2, /**< a POSIX shared-memory object (shm_open) */
+    NETSHM_TYPE_MAX_ENUM_ = 0x7FFFFFFF /**< not a type: makes any int a valid value (C++) */
 } netshm_type;
 
 /** How processes sharing a table are kept from interfering. */
 typedef enum netshm_locking {
     NETSHM_NO_LOCKING = 0,     /**< none: only safe with one writer and no readers */
-    NETSHM_RECORD_LOCKING = 1  /**< fcntl record locks, as OCamlnet's Record_locking */
+    NETSHM_RECORD_LOCKING = 1, /**< fcntl record locks, as OCamlnet's Record_locking */
+    NETSHM_LOCKING_MAX_ENUM_ = 0x7FFFFFFF /**< not a method: makes any int a valid value (C++) */
 } netshm_locking;
 
 /** Result codes.  The numbers are ABI: FFI users see them. */

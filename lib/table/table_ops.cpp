@@ -24,8 +24,6 @@ void table::add_locked(header &h, std::int32_t key, std::span<const std::int32_t
     bool claims_cell;
     cell_ref cell = probe_for_addition(h, key, claims_cell);
     std::int32_t older = bound_page(h, cell);
-    if (h.bindings == INT32_MAX || (claims_cell && h.claimed_cells == INT32_MAX))
-        throw error(errc::too_big, fmt::format("{}: too many bindings", object_->name()));
     std::int32_t first = write_binding(h, key, value, older);
     store(cell.page, cell.word + cell_key, key);
     store(cell.page, cell.word + cell_ptr, first);
