@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <new>
 #include <string>
+#include <type_traits>
 
 namespace netshm::capi {
 

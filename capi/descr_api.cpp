@@ -60,6 +60,38 @@ int netshm_create_unique(netshm_type type, const char *name_template, unsigned m
     });
 }
 
+int netshm_open_posix_lockfile(const char *shm_name, const char *lock_file, int oflags, unsigned mode,
+                               netshm_descr **out)
+{
+    return guarded([&] {
+        require(out, "netshm_open_posix_lockfile", "out");
+        *out = nullptr;
+        require(shm_name, "netshm_open_posix_lockfile", "shm_name");
+        require(lock_file, "netshm_open_posix_lockfile", "lock_file");
+        hand_out(shm_object::open_with_lock_file(shm_name, lock_file, oflags, mode), out);
+    });
+}
+
+int netshm_unlink_posix_lockfile(const char *shm_name, const char *lock_file)
+{
+    return guarded([&] {
+        require(shm_name, "netshm_unlink_posix_lockfile", "shm_name");
+        require(lock_file, "netshm_unlink_posix_lockfile", "lock_file");
+        netshm::core::validate_name(shm_kind::posix, shm_name);
+        netshm::core::validate_name(shm_kind::file, lock_file);
+        // Both go, as with OCamlnet; the first failure is reported.
+        std::exception_ptr failure;
+        try {
+            shm_object::unlink(shm_kind::posix, shm_name);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        shm_object::unlink(shm_kind::file, lock_file);
+        if (failure)
+            std::rethrow_exception(failure);
+    });
+}
+
 const char *netshm_name(const netshm_descr *descr)
 {
     return descr != nullptr ? descr->object->name().c_str() : nullptr;

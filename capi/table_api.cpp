@@ -55,6 +55,8 @@ int netshm_table_close(netshm_table *table)
 {
     return guarded([&] {
         require(table, "netshm_table_close", "table");
+        if (table->table->in_group())
+            core::throw_invalid("netshm_table_close: the table is inside a group; end the group first");
         delete table;
     });
 }
@@ -74,6 +76,23 @@ int netshm_group(netshm_table *table, int (*fn)(netshm_table *, void *), void *c
         t.group_end();
         return rc;
     });
+}
+
+int netshm_group_write(netshm_table *table, int (*fn)(netshm_table *, void *), void *ctx)
+{
+    return guarded([&] {
+        require(fn, "netshm_group_write", "fn");
+        core::table &t = live(table, "netshm_group_write");
+        t.group_begin(true);
+        int rc = fn(table, ctx);
+        t.group_end();
+        return rc;
+    });
+}
+
+int netshm_group_begin_write(netshm_table *table)
+{
+    return guarded([&] { live(table, "netshm_group_begin_write").group_begin(true); });
 }
 
 int netshm_group_begin(netshm_table *table)

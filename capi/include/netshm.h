@@ -61,13 +61,15 @@ typedef struct netshm_table netshm_table;
 /** Kinds of shared-memory objects. */
 typedef enum netshm_type {
     NETSHM_TYPE_FILE = 1,  /**< a regular file, mapped */
-    NETSHM_TYPE_POSIX = 2  /**< a POSIX shared-memory object (shm_open) */
+    NETSHM_TYPE_POSIX = 2, /**< a POSIX shared-memory object (shm_open) */
+    NETSHM_TYPE_MAX_ENUM_ = 0x7FFFFFFF /**< not a type: makes any int a valid value (C++) */
 } netshm_type;
 
 /** How processes sharing a table are kept from interfering. */
 typedef enum netshm_locking {
     NETSHM_NO_LOCKING = 0,     /**< none: only safe with one writer and no readers */
-    NETSHM_RECORD_LOCKING = 1  /**< fcntl record locks, as OCamlnet's Record_locking */
+    NETSHM_RECORD_LOCKING = 1, /**< fcntl record locks, as OCamlnet's Record_locking */
+    NETSHM_LOCKING_MAX_ENUM_ = 0x7FFFFFFF /**< not a method: makes any int a valid value (C++) */
 } netshm_locking;
 
 /** Result codes.  The numbers are ABI: FFI users see them. */
@@ -103,8 +105,9 @@ NETSHM_API const char *netshm_strerror(int rc);
 NETSHM_API const char *netshm_last_error(void);
 
 /**
- * The errno of the calling thread's last NETSHM_ESYS failure (0 if the last
- * failure was not an OS error).  errno itself is also set on NETSHM_ESYS.
+ * The errno of the calling thread's last failure reported by an OS call (a
+ * NETSHM_ESYS, or e.g. NETSHM_ENOTFOUND from ENOENT), 0 if the last failure was
+ * not an OS error.  errno itself is also set to it.
  */
 NETSHM_API int netshm_last_errno(void);
 
@@ -129,8 +132,8 @@ NETSHM_API netshm_locking netshm_best_locking_method(netshm_type type);
  * @param name    a file path, or for POSIX a name of the form "/name": a leading
  *                '/' and no other, at most NAME_MAX bytes.
  * @param oflags  O_RDONLY or O_RDWR, optionally with O_CREAT, O_EXCL, O_TRUNC.
- *                Other flags (O_WRONLY included) give NETSHM_EINVAL.  The
- *                descriptor is always opened O_CLOEXEC.
+ *                Other flags (O_WRONLY included) give NETSHM_EINVAL, except
+ *                O_CLOEXEC: the descriptor is always opened O_CLOEXEC.
  * @param mode    permission bits for a new object (at most 07777).
  * @param[out] out the new handle, released with netshm_close().
  * @return NETSHM_OK; NETSHM_EINVAL (NULL argument, bad type, name, flags or
@@ -152,7 +155,29 @@ NETSHM_API int netshm_open(netshm_type type, const char *name, int oflags, unsig
 NETSHM_API int netshm_create_unique(netshm_type type, const char *name_template,
                                     unsigned mode, netshm_descr **out);
 
-/** The object's name (owned by the handle; valid until netshm_close()). */
+/**
+ * Opens a POSIX object whose record locks live on a companion file, as
+ * OCamlnet 4.1.9's `POSIX (lock_file, shm_name)` names do.  This is the only
+ * way to share a POSIX table with 4.1.9 OCaml processes: netshm_open() locks the
+ * shm object itself (as OCamlnet 3 did), and two processes locking different
+ * files exclude nothing.  The lock file is opened with the same flags and mode.
+ *
+ * @param shm_name  the POSIX object, "/name".
+ * @param lock_file the companion file's path.
+ * @return as netshm_open().
+ */
+NETSHM_API int netshm_open_posix_lockfile(const char *shm_name, const char *lock_file, int oflags,
+                                          unsigned mode, netshm_descr **out);
+
+/**
+ * Removes a POSIX object and its companion lock file (OCamlnet 4.1.9's
+ * unlink_shm of a `POSIX (lock_file, shm_name)` name).
+ * @return NETSHM_OK; NETSHM_EINVAL; NETSHM_ENOTFOUND (either is missing; the
+ *         other is removed all the same); NETSHM_ESYS.
+ */
+NETSHM_API int netshm_unlink_posix_lockfile(const char *shm_name, const char *lock_file);
+
+/** The object's name (owned by the handle; valid until netshm_close()), or NULL for a NULL handle. */
 NETSHM_API const char *netshm_name(const netshm_descr *descr);
 
 /** The object's type, or 0 for a NULL handle. */
@@ -216,8 +241,9 @@ NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsign
                              long long init, netshm_table **out);
 
 /**
- * Unmaps the table and frees the handle; the descriptor stays open.
- * @return NETSHM_OK; NETSHM_EINVAL for NULL or inside a group.
+ * Unmaps the table and frees the handle; the descriptor stays open.  A table
+ * inherited across fork may be closed in the child (nothing is unlocked there).
+ * @return NETSHM_OK; NETSHM_EINVAL for NULL or inside a group (end it first).
  */
 NETSHM_API int netshm_table_close(netshm_table *table);
 
@@ -229,6 +255,17 @@ NETSHM_API int netshm_table_close(netshm_table *table);
  */
 NETSHM_API int netshm_group(netshm_table *table, int (*fn)(netshm_table *table, void *ctx),
                             void *ctx);
+/**
+ * Runs fn(table, ctx) as a write group: like netshm_group, but the descriptor
+ * page's write lock is taken up front.  Read-modify-write groups
+ * (find, then replace) of several processes then serialize, where plain groups
+ * would fail with NETSHM_EDEADLK when two of them upgrade their read locks at
+ * once.  Still compatible with OCamlnet's protocol (a stronger lock).
+ */
+NETSHM_API int netshm_group_write(netshm_table *table, int (*fn)(netshm_table *table, void *ctx),
+                                  void *ctx);
+/** Begins a write group (see netshm_group_write); end it with netshm_group_end. */
+NETSHM_API int netshm_group_begin_write(netshm_table *table);
 /** Begins a group (see netshm_group); pair with netshm_group_end on the same thread. */
 NETSHM_API int netshm_group_begin(netshm_table *table);
 /** Ends a group; the outermost end releases every lock the group kept. */

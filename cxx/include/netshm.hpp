@@ -8,7 +8,6 @@
 #include <netshm.h>
 
 #include <array>
-#include <cerrno>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +15,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -57,6 +55,11 @@ class self_locked : public error {
 public:
     using error::error;
 };
+// NETSHM_EFORKED: a handle inherited across fork, used in the child.
+class forked : public error {
+public:
+    using error::error;
+};
 // NETSHM_ESYS: an OS call failed; sys_errno() is its errno.
 class system_error : public error {
 public:
@@ -79,6 +82,7 @@ namespace detail {
     case NETSHM_EDEADLK: throw deadlock(rc, std::move(message));
     case NETSHM_EINVAL: throw invalid_argument(rc, std::move(message));
     case NETSHM_ESELFLOCKED: throw self_locked(rc, std::move(message));
+    case NETSHM_EFORKED: throw forked(rc, std::move(message));
     case NETSHM_ESYS: throw system_error(rc, std::move(message), netshm_last_errno());
     default: throw error(rc, std::move(message));
     }
@@ -164,6 +168,16 @@ public:
         return descriptor(handle);
     }
 
+    // A POSIX object whose record locks live on a companion file, as OCamlnet
+    // 4.1.9 names them: the way to share POSIX tables with OCaml processes.
+    static descriptor open_posix_lockfile(const std::string &shm_name, const std::string &lock_file,
+                                          int oflags, unsigned mode = 0600)
+    {
+        netshm_descr *handle = nullptr;
+        detail::check(netshm_open_posix_lockfile(shm_name.c_str(), lock_file.c_str(), oflags, mode, &handle));
+        return descriptor(handle);
+    }
+
     descriptor(const descriptor &) = delete;
     descriptor &operator=(const descriptor &) = delete;
     descriptor(descriptor &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
@@ -213,6 +227,12 @@ private:
 inline void unlink(shm_type type, const std::string &name)
 {
     detail::check(netshm_unlink(static_cast<netshm_type>(type), name.c_str()));
+}
+
+// Removes a POSIX object and its companion lock file.
+inline void unlink_posix_lockfile(const std::string &shm_name, const std::string &lock_file)
+{
+    detail::check(netshm_unlink_posix_lockfile(shm_name.c_str(), lock_file.c_str()));
 }
 
 // ----------------------------------------------------------------- tables
@@ -382,17 +402,17 @@ public:
         requires std::invocable<F &>
     std::invoke_result_t<F &> group(F &&f)
     {
-        using R = std::invoke_result_t<F &>;
-        if constexpr (std::is_void_v<R>) {
-            auto body = [&f] { f(); return 0; };
-            run_group(body);
-        } else if constexpr (std::is_lvalue_reference_v<R>) {
-            auto body = [&f] { return &f(); };
-            return *run_group(body);
-        } else {
-            auto body = [&f] { return f(); };
-            return run_group(body);
-        }
+        return grouped(&netshm_group, f);
+    }
+
+    // Like group, but takes the descriptor page's write lock up front: read-
+    // modify-write groups (find, then replace) of several processes then
+    // serialize, where plain groups can throw netshm::deadlock.
+    template <class F>
+        requires std::invocable<F &>
+    std::invoke_result_t<F &> group_write(F &&f)
+    {
+        return grouped(&netshm_group_write, f);
     }
 
     // f(fragment) for each fragment of each binding of key, newest binding
@@ -478,14 +498,32 @@ private:
         return rc;
     }
 
+    using group_runner = int (*)(netshm_table *, int (*)(netshm_table *, void *), void *);
+
+    template <class F>
+    std::invoke_result_t<F &> grouped(group_runner run, F &f)
+    {
+        using R = std::invoke_result_t<F &>;
+        if constexpr (std::is_void_v<R>) {
+            auto body = [&f] { f(); return 0; };
+            run_group(run, body);
+        } else if constexpr (std::is_lvalue_reference_v<R>) {
+            auto body = [&f] { return &f(); };
+            return *run_group(run, body);
+        } else {
+            auto body = [&f] { return f(); };
+            return run_group(run, body);
+        }
+    }
+
     template <class Body>
-    auto run_group(Body &body)
+    auto run_group(group_runner run, Body &body)
     {
         using R = std::invoke_result_t<Body &>;
         std::optional<R> result;
         auto store = [&] { result.emplace(body()); };
         detail::callback_context<decltype(store)> ctx{store};
-        detail::finish(netshm_group(live(), &group_trampoline<decltype(store)>, &ctx), ctx);
+        detail::finish(run(live(), &group_trampoline<decltype(store)>, &ctx), ctx);
         return std::move(*result);
     }
 

@@ -2,120 +2,51 @@
 
 #include "core/error.hpp"
 
-#include <algorithm>
-#include <cerrno>
-#include <fcntl.h>
 #include <fmt/format.h>
 
 namespace netshm::core {
-namespace {
 
-bool holds_write(const std::vector<lock_kind> &stack)
+void page_locks::lock(std::int32_t page, lock_kind kind)
 {
-    return std::find(stack.begin(), stack.end(), lock_kind::write) != stack.end();
+    if (enabled_)
+        state_->lock(static_cast<off_t>(page) * words_per_page_, kind, fmt::format("page {}", page));
 }
 
-} // namespace
-
-void page_locks::apply(int fd, std::int32_t page, short type)
+void page_locks::unlock(std::int32_t page)
 {
-    struct flock request {};
-    request.l_type = type;
-    request.l_whence = SEEK_SET;
-    request.l_start = static_cast<off_t>(page) * words_per_page_;
-    request.l_len = 1;
-    while (::fcntl(fd, F_SETLKW, &request) != 0) {
-        if (errno == EINTR)
-            continue;
-        if (errno == EDEADLK)
-            throw error(errc::deadlock,
-                        fmt::format("lock page {} of {}: deadlock detected", page, name_), EDEADLK);
-        throw_system(errno, fmt::format("lock page {} of", page), name_);
-    }
+    if (enabled_)
+        state_->unlock(static_cast<off_t>(page) * words_per_page_);
 }
 
-void page_locks::lock(int fd, std::int32_t page, lock_kind kind)
+void page_locks::begin_group()
 {
-    if (!enabled_)
-        return;
-    auto found = held_.find(page);
-    if (found == held_.end()) {
-        apply(fd, page, kind == lock_kind::write ? F_WRLCK : F_RDLCK);
-        held_[page].push_back(kind);
-        return;
-    }
-    if (kind == lock_kind::write && !holds_write(found->second))
-        apply(fd, page, F_WRLCK);
-    found->second.push_back(kind);
+    state_->mutex().lock();
+    state_->begin_group();
+    if (group_depth_++ == 0)
+        group_thread_ = std::this_thread::get_id();
 }
 
-void page_locks::unlock(int fd, std::int32_t page)
-{
-    if (!enabled_)
-        return;
-    if (group_depth_ > 0) {
-        deferred_.push_back(page);
-        return;
-    }
-    release(fd, page);
-}
-
-void page_locks::release(int fd, std::int32_t page)
-{
-    auto found = held_.find(page);
-    if (found == held_.end())
-        return;
-    std::vector<lock_kind> &stack = found->second;
-    lock_kind newest = stack.back();
-    if (stack.size() == 1) {
-        held_.erase(found);
-        apply(fd, page, F_UNLCK);
-        return;
-    }
-    stack.pop_back();
-    if (newest == lock_kind::write && !holds_write(stack))
-        apply(fd, page, F_RDLCK);
-}
-
-bool page_locks::end_group(int fd)
+void page_locks::end_group()
 {
     if (group_depth_ == 0)
-        return false;
-    if (--group_depth_ > 0)
-        return true;
-    std::vector<std::int32_t> pages;
-    pages.swap(deferred_);
-    // Release newest first, so each page's stack unwinds in order; keep going
-    // past a failure so that one bad release does not keep the others.
-    std::exception_ptr first_failure;
-    for (auto page = pages.rbegin(); page != pages.rend(); ++page) {
-        try {
-            release(fd, *page);
-        } catch (...) {
-            if (!first_failure)
-                first_failure = std::current_exception();
-        }
-    }
-    if (first_failure)
-        std::rethrow_exception(first_failure);
-    return true;
+        throw_invalid("group_end: no group is open");
+    if (group_thread_ != std::this_thread::get_id())
+        throw_invalid("group_end: the group was begun by another thread");
+    --group_depth_;
+    // The mutex is released even if releasing a lock failed.
+    std::unique_lock<std::recursive_mutex> group_hold(state_->mutex(), std::adopt_lock);
+    state_->end_group();
 }
 
-void page_locks::release_all(int fd) noexcept
+void page_locks::end_all_groups() noexcept
 {
-    group_depth_ = 0;
-    deferred_.clear();
-    if (!enabled_ || fd < 0) {
-        held_.clear();
-        return;
-    }
-    for (const auto &[page, stack] : held_) {
+    while (group_depth_ > 0 && group_thread_ == std::this_thread::get_id()) {
         try {
-            apply(fd, page, F_UNLCK);
+            end_group();
         } catch (...) {
+            // Closing: the remaining locks go when the object's last descriptor closes.
         }
     }
-    held_.clear();
 }
 
 } // namespace netshm::core

@@ -1,60 +1,54 @@
-// Record locks on pages (OCamlnet's protocol): one byte per page at offset
-// page * W, taken with fcntl.  Each page keeps the stack of requirements of
-// the operations holding it and the kernel lock follows the strongest one;
-// inside a group, releases are deferred until the outermost group ends.
+// One table's view of its object's lock_state: OCamlnet's locks of one byte
+// per page at offset page * W, and groups that hold the object's mutex from
+// begin to end.  With locking disabled only the mutex and groups remain.
 #pragma once
 
+#include "lock/lock_state.hpp"
+
+#include <atomic>
 #include <cstdint>
-#include <string>
-#include <unordered_map>
-#include <vector>
+#include <memory>
+#include <thread>
 
 namespace netshm::core {
 
-enum class lock_kind : std::uint8_t { read, write };
-
 class page_locks {
 public:
-    // enabled = false: every call only keeps the group depth (No_locking).
-    page_locks(bool enabled, int words_per_page, std::string object_name)
-        : enabled_(enabled), words_per_page_(words_per_page), name_(std::move(object_name)) {}
+    page_locks(std::shared_ptr<lock_state> state, bool enabled, int words_per_page)
+        : state_(std::move(state)), enabled_(enabled), words_per_page_(words_per_page) {}
 
-    void lock(int fd, std::int32_t page, lock_kind kind);
-    // Releases the newest requirement on `page` (deferred inside a group).
-    void unlock(int fd, std::int32_t page);
+    lock_state &state() const noexcept { return *state_; }
 
-    void begin_group() noexcept { ++group_depth_; }
-    // Returns false if no group was open.
-    bool end_group(int fd);
+    // These require the state's mutex (held by the table's operation scope).
+    void lock(std::int32_t page, lock_kind kind);
+    void unlock(std::int32_t page);
+
+    // A group holds the mutex until it ends, on the thread that began it.
+    void begin_group();
+    void end_group();
     int group_depth() const noexcept { return group_depth_; }
-
-    // Drops every lock held (closing a table that is still in a group).
-    void release_all(int fd) noexcept;
+    // Ends every group this table began (destroying it inside a group).
+    void end_all_groups() noexcept;
 
 private:
-    void apply(int fd, std::int32_t page, short type);
-    void release(int fd, std::int32_t page);
-
+    std::shared_ptr<lock_state> state_;
     bool enabled_;
     int words_per_page_;
-    std::string name_;
-    int group_depth_ = 0;
-    std::unordered_map<std::int32_t, std::vector<lock_kind>> held_;
-    std::vector<std::int32_t> deferred_;
+    // Atomic only so that a misuse from another thread is detected cleanly.
+    std::atomic<int> group_depth_{0};
+    std::atomic<std::thread::id> group_thread_{};
 };
 
 // Releases one requirement when it goes out of scope.
 class page_lock_guard {
 public:
-    page_lock_guard(page_locks &locks, int fd, std::int32_t page, lock_kind kind)
-        : locks_(&locks), fd_(fd), page_(page)
+    page_lock_guard(page_locks &locks, std::int32_t page, lock_kind kind) : locks_(&locks), page_(page)
     {
-        locks.lock(fd, page, kind);
+        locks.lock(page, kind);
     }
     page_lock_guard(const page_lock_guard &) = delete;
     page_lock_guard &operator=(const page_lock_guard &) = delete;
-    page_lock_guard(page_lock_guard &&other) noexcept
-        : locks_(other.locks_), fd_(other.fd_), page_(other.page_)
+    page_lock_guard(page_lock_guard &&other) noexcept : locks_(other.locks_), page_(other.page_)
     {
         other.locks_ = nullptr;
     }
@@ -65,18 +59,16 @@ public:
         if (locks_ == nullptr)
             return;
         try {
-            locks_->unlock(fd_, page_);
+            locks_->unlock(page_);
         } catch (...) {
-            // The kernel keeps a lock that could not be released until the
-            // descriptor closes; nothing more can be done from a destructor.
+            // A lock the kernel would not release stays until the descriptor
+            // closes; a destructor cannot do more.
         }
         locks_ = nullptr;
     }
-    std::int32_t page() const noexcept { return page_; }
 
 private:
     page_locks *locks_;
-    int fd_;
     std::int32_t page_;
 };
 

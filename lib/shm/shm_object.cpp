@@ -9,11 +9,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace netshm::core {
 namespace {
 
-constexpr int accepted_flags = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC;
+constexpr int accepted_flags = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC;
 constexpr unsigned max_mode = 07777;
 constexpr int unique_name_attempts = 1000;
 
@@ -84,7 +85,41 @@ std::shared_ptr<shm_object> shm_object::open(shm_kind kind, std::string_view nam
     std::string owned(name);
     int fd = open_descriptor(kind, owned, oflags, mode);
     bool writable = (oflags & O_ACCMODE) == O_RDWR;
-    return std::shared_ptr<shm_object>(new shm_object(kind, std::move(owned), fd, writable));
+    std::shared_ptr<lock_state> locks;
+    try {
+        locks = lock_state::of(fd, writable, owned);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    return std::shared_ptr<shm_object>(new shm_object(kind, std::move(owned), fd, writable, std::move(locks), true));
+}
+
+std::shared_ptr<shm_object> shm_object::open_with_lock_file(std::string_view shm_name,
+                                                            std::string_view lock_file, int oflags,
+                                                            unsigned mode)
+{
+    validate_name(shm_kind::posix, shm_name);
+    validate_name(shm_kind::file, lock_file);
+    validate_open_arguments(shm_name, oflags, mode);
+    std::string lock_path(lock_file);
+    bool writable = (oflags & O_ACCMODE) == O_RDWR;
+    int lock_fd = open_descriptor(shm_kind::file, lock_path, oflags, mode);
+    std::shared_ptr<lock_state> locks;
+    try {
+        locks = lock_state::of(lock_fd, writable, lock_path);
+    } catch (...) {
+        ::close(lock_fd);
+        throw;
+    }
+    {
+        std::lock_guard<std::recursive_mutex> hold(locks->mutex());
+        locks->close_descriptor(lock_fd);
+    }
+    std::string owned(shm_name);
+    int fd = open_descriptor(shm_kind::posix, owned, oflags, mode);
+    return std::shared_ptr<shm_object>(new shm_object(shm_kind::posix, std::move(owned), fd, writable,
+                                                      std::move(locks), false));
 }
 
 std::shared_ptr<shm_object> shm_object::create_unique(shm_kind kind, std::string_view name_template,
@@ -118,8 +153,7 @@ void shm_object::unlink(shm_kind kind, std::string_view name)
 
 shm_object::~shm_object()
 {
-    if (fd_ >= 0)
-        ::close(fd_);
+    close();
 }
 
 int shm_object::fd() const
@@ -129,19 +163,34 @@ int shm_object::fd() const
     return fd_;
 }
 
-void shm_object::close()
+void shm_object::close() noexcept
 {
+    if (inherited()) {
+        if (fd_ >= 0)
+            lock_state::close_inherited(std::exchange(fd_, -1));
+        return;
+    }
+    auto hold = hold_descriptor();
     if (fd_ < 0)
         return;
-    int fd = fd_;
-    fd_ = -1;
-    // close(2) releases the descriptor even when it reports EINTR: never retry.
-    if (::close(fd) != 0 && errno != EINTR)
-        throw_system(errno, "close", name_);
+    int fd = std::exchange(fd_, -1);
+    if (locks_on_object_)
+        locks_->close_descriptor(fd);
+    else
+        ::close(fd);
+}
+
+std::unique_lock<std::recursive_mutex> shm_object::hold_descriptor() const
+{
+    // After fork the mutex may be held by a thread that only exists in the parent.
+    if (inherited())
+        return {};
+    return std::unique_lock<std::recursive_mutex>(locks_->mutex());
 }
 
 void shm_object::chmod(unsigned mode)
 {
+    auto hold = hold_descriptor();
     if (mode > max_mode)
         throw_invalid("chmod " + name_ + ": mode " + std::to_string(mode) + " has bits outside 07777");
     if (::fchmod(fd(), static_cast<mode_t>(mode)) != 0)
@@ -151,6 +200,7 @@ void shm_object::chmod(unsigned mode)
 void shm_object::chown(long uid, long gid)
 {
     auto valid_id = [](long id) { return id == -1 || (id >= 0 && id < static_cast<long>(UINT32_MAX)); };
+    auto hold = hold_descriptor();
     if (!valid_id(uid) || !valid_id(gid))
         throw_invalid("chown " + name_ + ": user and group ids must be -1 or between 0 and 2^32-2");
     if (::fchown(fd(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)

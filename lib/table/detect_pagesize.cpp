@@ -39,17 +39,25 @@ unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned
     if (d < 1)
         throw error(errc::corrupt, fmt::format("{}: page 0: bad descriptor page number {}", name, d));
 
+    std::uint64_t descriptor_bytes = descriptor_words_used * 4;
+    if (size < static_cast<std::uint64_t>(d) * min_pagesize + descriptor_bytes)
+        throw error(errc::corrupt, fmt::format("{}: {} bytes is too small for a table with its descriptor at "
+                                               "page {}",
+                                               name, size, d));
     std::string problem;
     if (requested != 0) {
         problem = check_pagesize(words, size, d, requested);
         if (problem.empty())
             return requested;
     }
-    std::uint64_t largest = (size - descriptor_words_used * 4) / static_cast<std::uint64_t>(d);
+    std::uint64_t largest = (size - descriptor_bytes) / static_cast<std::uint64_t>(d);
     if (largest > max_pagesize)
         largest = max_pagesize;
     for (unsigned pagesize = min_pagesize; pagesize <= largest; pagesize += 4) {
-        if (pagesize == requested || !check_pagesize(words, size, d, pagesize).empty())
+        // The magic first: most candidates fail there, before any message is made.
+        std::uint64_t descriptor_word = static_cast<std::uint64_t>(d) * (pagesize / 4);
+        if (pagesize == requested || words[descriptor_word] != descriptor_magic ||
+            !check_pagesize(words, size, d, pagesize).empty())
             continue;
         if (requested != 0)
             throw error(errc::invalid, fmt::format("{}: the table has page size {}, not {}", name,

@@ -22,8 +22,19 @@ table::cell_ref table::cell_at(const header &h, std::int64_t index) const
         index -= cells;
     }
     // read_header checked that the extents hold hash_size cells.
-    throw error(errc::corrupt, fmt::format("{}: hash cell beyond the extents", object_->name()));
+    throw error(errc::corrupt, fmt::format("{}: descriptor page {}: hash cell {} lies beyond the extents",
+                                           object_->name(), descriptor_page_, index));
 }
+
+namespace {
+
+std::int64_t last_hash_page(const header &h)
+{
+    const hash_extent &last = h.extents[static_cast<std::size_t>(h.extent_count - 1)];
+    return static_cast<std::int64_t>(last.first_page) + last.pages - 1;
+}
+
+} // namespace
 
 table::cell_ref table::probe(const header &h, std::int32_t key, bool spare) const
 {
@@ -44,9 +55,10 @@ table::cell_ref table::probe(const header &h, std::int32_t key, bool spare) cons
             return cell;
         }
     }
-    throw error(errc::corrupt, fmt::format("{}: probing for key {} visits more than {} cells without a "
-                                           "free one",
-                                           object_->name(), key, limit));
+    throw error(errc::corrupt, fmt::format("{}: descriptor page {}: probing for key {} visits more than {} "
+                                           "cells of the hash table (pages {}..{}) without a free one",
+                                           object_->name(), descriptor_page_, key, limit,
+                                           h.extents[0].first_page, last_hash_page(h)));
 }
 
 std::int32_t table::bound_page(const header &h, const cell_ref &cell) const
@@ -67,7 +79,8 @@ table::cell_ref table::probe_for_addition(header &h, std::int32_t key, bool &cla
     rehash(h);
     cell = probe(h, key, false);
     if (cell.found)
-        throw error(errc::corrupt, fmt::format("{}: key {} appeared while rehashing", object_->name(), key));
+        throw error(errc::corrupt, fmt::format("{}: page {}: key {} appeared while rehashing", object_->name(),
+                                               cell.page, key));
     return cell;
 }
 

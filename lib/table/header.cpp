@@ -29,8 +29,10 @@ std::string read_header(const std::int32_t *words, std::int32_t d, std::int64_t 
     if (out.claimed_cells < 0 || out.claimed_cells > out.hash_size)
         return fmt::format("descriptor page {}: claimed cell count {} outside 0..{}", d,
                            out.claimed_cells, out.hash_size);
-    if (out.bindings < 0)
-        return fmt::format("descriptor page {}: negative binding count {}", d, out.bindings);
+    // Every binding has a page of its own.
+    if (out.bindings < 0 || out.bindings > out.total_pages - 2)
+        return fmt::format("descriptor page {}: binding count {} outside 0..{}", d, out.bindings,
+                           out.total_pages - 2);
     if (out.free_count < 0 || out.free_count >= out.total_pages)
         return fmt::format("descriptor page {}: free page count {} outside 0..{}", d, out.free_count,
                            out.total_pages - 1);

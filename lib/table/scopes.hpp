@@ -5,21 +5,29 @@
 #include "table/table.hpp"
 
 #include <fmt/format.h>
+#include <mutex>
 
 namespace netshm::core {
 
-// One public operation: refuses a closed descriptor, and once no callback can
-// hold pointers into them any more, drops mappings replaced meanwhile.
+// One public operation: refuses a handle inherited across fork and a closed
+// descriptor, holds the object's mutex, and once no callback can hold
+// pointers into them any more, drops mappings replaced meanwhile.
 class table::operation {
 public:
-    explicit operation(table &t) : table_(t)
+    // needs_descriptor = false: ending a group works after the descriptor closed.
+    explicit operation(table &t, bool needs_descriptor = true) : table_(t)
     {
-        if (!t.object_->is_open())
+        if (t.generation_ != fork_generation())
+            throw error(errc::forked, fmt::format("{}: the table handle was inherited across fork; open and "
+                                                  "manage the object again in this process",
+                                                  t.object_->name()));
+        hold_ = std::unique_lock<std::recursive_mutex>(t.locks_.state().mutex());
+        if (needs_descriptor && !t.object_->is_open())
             throw error(errc::closed, fmt::format("{} is closed", t.object_->name()));
     }
     ~operation()
     {
-        if (table_.callbacks_active_ == 0)
+        if (table_.locks_.state().callbacks_active == 0)
             table_.retired_.clear();
     }
     operation(const operation &) = delete;
@@ -27,14 +35,15 @@ public:
 
 private:
     table &table_;
+    std::unique_lock<std::recursive_mutex> hold_;
 };
 
 // A user callback runs: the table is locked by its caller, modifications
 // from inside are refused, and mappings stay in place.
 class table::callback_scope {
 public:
-    explicit callback_scope(table &t) noexcept : table_(t) { ++t.callbacks_active_; }
-    ~callback_scope() { --table_.callbacks_active_; }
+    explicit callback_scope(table &t) noexcept : table_(t) { ++t.locks_.state().callbacks_active; }
+    ~callback_scope() { --table_.locks_.state().callbacks_active; }
     callback_scope(const callback_scope &) = delete;
     callback_scope &operator=(const callback_scope &) = delete;
 

@@ -51,8 +51,12 @@ public:
     int write_blocks(bool announce_remove, std::int32_t key,
                      function_ref<int(std::int32_t *, std::size_t)> fn);
 
-    void group_begin();
+    // A write group takes the descriptor page's write lock up front, so that
+    // read-modify-write groups of several processes serialize.
+    void group_begin(bool write = false);
     void group_end();
+    // Inside a group begun in this process (an inherited table never is).
+    bool in_group() const noexcept { return generation_ == fork_generation() && locks_.group_depth() > 0; }
 
     void dump(int fd);
 
@@ -77,7 +81,6 @@ private:
     void write_new_table(long long init);
 
     // storage
-    int fd() const { return object_->fd(); }
     void check_writable(const char *what) const;
     header refresh();
     void map_pages(std::int64_t pages);
@@ -143,7 +146,7 @@ private:
     std::int64_t mapped_pages_ = 0;
     // Mappings replaced while callbacks may still hold pointers into them.
     std::vector<mapping> retired_;
-    int callbacks_active_ = 0;
+    std::uint64_t generation_;
     bool mimic_ocamlnet_ = false;
 };
 

@@ -17,6 +17,13 @@ namespace {
     throw_invalid(fmt::format("{}: the callback answered {}, which is not allowed here", operation, answer));
 }
 
+// Callbacks get a non-NULL pointer for an empty value too.
+const std::int32_t *value_pointer(const std::vector<std::int32_t> &value)
+{
+    static const std::int32_t empty = 0;
+    return value.empty() ? &empty : value.data();
+}
+
 // Moves along a key's chain of bindings, newest first, read-locking each
 // binding before releasing the previous one (or the descriptor page).
 class binding_walk {
@@ -43,12 +50,12 @@ private:
 int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
 {
     operation op(*this);
-    std::optional<page_lock_guard> held(std::in_place, locks_, fd(), descriptor_page_, lock_kind::read);
+    std::optional<page_lock_guard> held(std::in_place, locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
     std::vector<std::int32_t> value;
     while (walk.next() != 0) {
-        page_lock_guard binding_lock(locks_, fd(), walk.next(), lock_kind::read);
+        page_lock_guard binding_lock(locks_, walk.next(), lock_kind::read);
         held.emplace(std::move(binding_lock));
         binding b = read_binding(h, walk.next(), key);
         value.resize(static_cast<std::size_t>(b.length));
@@ -56,7 +63,7 @@ int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std
         int answer;
         {
             callback_scope in_callback(*this);
-            answer = fn(value.data(), value.size());
+            answer = fn(value_pointer(value), value.size());
         }
         if (answer < 0)
             return answer;
@@ -70,7 +77,9 @@ int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std
 int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn)
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    // The descriptor page stays read-locked throughout, which excludes every
+    // writer: the binding page locks OCamlnet adds would exclude nothing more.
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     std::vector<std::int32_t> value;
     std::int64_t bindings_seen = 0;
@@ -82,21 +91,18 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
         if (page == 0)
             continue;
         std::int32_t key = load(cell.page, cell.word + cell_key);
-        std::optional<page_lock_guard> held;
         while (page != 0) {
             if (++bindings_seen > h.total_pages)
                 throw error(errc::corrupt, fmt::format("{}: more bindings than pages: a chain of bindings "
                                                        "of key {} has a cycle",
                                                        object_->name(), key));
-            page_lock_guard binding_lock(locks_, fd(), page, lock_kind::read);
-            held.emplace(std::move(binding_lock));
             binding b = read_binding(h, page, key);
             value.resize(static_cast<std::size_t>(b.length));
             copy_value(b, value.data());
             int answer;
             {
                 callback_scope in_callback(*this);
-                answer = fn(key, value.data(), value.size());
+                answer = fn(key, value_pointer(value), value.size());
             }
             if (answer < 0)
                 return answer;
@@ -111,7 +117,7 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
 int table::iter_keys(function_ref<int(std::int32_t)> fn)
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     for (std::int64_t index = 0; index < h.hash_size; ++index) {
         cell_ref cell = cell_at(h, index);
@@ -135,11 +141,11 @@ int table::iter_keys(function_ref<int(std::int32_t)> fn)
 int table::find_blocks(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
 {
     operation op(*this);
-    std::optional<page_lock_guard> held(std::in_place, locks_, fd(), descriptor_page_, lock_kind::read);
+    std::optional<page_lock_guard> held(std::in_place, locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
     while (walk.next() != 0) {
-        page_lock_guard binding_lock(locks_, fd(), walk.next(), lock_kind::read);
+        page_lock_guard binding_lock(locks_, walk.next(), lock_kind::read);
         held.emplace(std::move(binding_lock));
         binding b = read_binding(h, walk.next(), key);
         int answer;
@@ -164,7 +170,7 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
 {
     operation op(*this);
     check_writable("write_blocks");
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
     header h = refresh();
     cell_ref cell = probe(h, key, false);
     binding_walk walk(h.total_pages, bound_page(h, cell));
@@ -175,7 +181,7 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
     std::optional<page_lock_guard> current_lock;
     while (walk.next() != 0) {
         std::int32_t page = walk.next();
-        page_lock_guard binding_lock(locks_, fd(), page, lock_kind::write);
+        page_lock_guard binding_lock(locks_, page, lock_kind::write);
         current_lock.emplace(std::move(binding_lock));
         binding b = read_binding(h, page, key);
 
@@ -252,7 +258,7 @@ void write_all(int fd, const std::string &text)
 void table::dump(int fd)
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, this->fd(), descriptor_page_, lock_kind::read);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     std::string text = fmt::format("<shm length={}\n", refresh().bindings);
     iter([&](std::int32_t key, const std::int32_t *value, std::size_t length) {
         fmt::format_to(std::back_inserter(text), "  {} => [| ", key);

@@ -6,6 +6,7 @@
 
 #include <climits>
 #include <cstring>
+#include <mutex>
 #include <fmt/format.h>
 
 namespace netshm::core {
@@ -34,13 +35,16 @@ table::table(std::shared_ptr<shm_object> object, locking_method locking, int wor
       writable_(object_->writable()),
       words_per_page_(words_per_page),
       cells_per_page_(cells_per_page(words_per_page)),
-      locks_(locking == locking_method::record, words_per_page, object_->name())
+      locks_(object_->shared_locks(), locking == locking_method::record, words_per_page),
+      generation_(fork_generation())
 {
 }
 
 table::~table()
 {
-    locks_.release_all(object_->is_open() ? object_->fd() : -1);
+    // A child after fork holds none of the locks and must not touch the mutex.
+    if (generation_ == fork_generation())
+        locks_.end_all_groups();
 }
 
 std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking_method locking,
@@ -51,6 +55,11 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
                                   "multiple of 4",
                                   pagesize, min_pagesize, max_pagesize));
     const std::string &name = object->name();
+    if (object->inherited())
+        throw error(errc::forked, fmt::format("{}: the descriptor was inherited across fork; open the object "
+                                              "again in this process",
+                                              name));
+    std::lock_guard<std::recursive_mutex> hold(object->locks().mutex());
     std::uint64_t size = object->size();
     if (size == 0 || init >= 0) {
         if (!object->writable())
@@ -81,8 +90,8 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
         if (e.code() != errc::corrupt || locking != locking_method::record)
             throw;
         unsigned guess = pagesize != 0 ? pagesize : default_pagesize;
-        page_locks creator_wait(true, static_cast<int>(guess / 4), name);
-        page_lock_guard wait(creator_wait, object->fd(), 1, lock_kind::read);
+        page_locks creator_wait(object->shared_locks(), true, static_cast<int>(guess / 4));
+        page_lock_guard wait(creator_wait, 1, lock_kind::read);
         real_pagesize = detect();
     }
     std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4)));
@@ -92,7 +101,7 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
 
 void table::create_or_reinitialise(long long init)
 {
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
     // Under the lock: if another process created the table meanwhile, use it.
     if (init < 0 && object_->size() != 0)
         return;
@@ -102,7 +111,7 @@ void table::create_or_reinitialise(long long init)
 void table::open_existing(std::int32_t descriptor_page)
 {
     descriptor_page_ = descriptor_page;
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     map_pages(static_cast<std::int64_t>(descriptor_page_) + 1);
     refresh();
 }
@@ -126,7 +135,7 @@ void table::write_new_table(long long init)
     {
         // Wipe the whole object (never shrink it: others may map it), master
         // magic last so that nobody takes a half-written table for a valid one.
-        mapping whole(fd(), std::max(old_size, new_size), true, object_->name());
+        mapping whole(object_->fd(), std::max(old_size, new_size), true, object_->name());
         std::memset(whole.words(), 0, whole.bytes());
     }
     descriptor_page_ = 1;

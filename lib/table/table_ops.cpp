@@ -2,6 +2,7 @@
 #include "table/scopes.hpp"
 
 #include <climits>
+#include <optional>
 
 namespace netshm::core {
 
@@ -23,8 +24,6 @@ void table::add_locked(header &h, std::int32_t key, std::span<const std::int32_t
     bool claims_cell;
     cell_ref cell = probe_for_addition(h, key, claims_cell);
     std::int32_t older = bound_page(h, cell);
-    if (h.bindings == INT32_MAX || (claims_cell && h.claimed_cells == INT32_MAX))
-        throw error(errc::too_big, fmt::format("{}: too many bindings", object_->name()));
     std::int32_t first = write_binding(h, key, value, older);
     store(cell.page, cell.word + cell_key, key);
     store(cell.page, cell.word + cell_ptr, first);
@@ -38,7 +37,7 @@ void table::add(std::int32_t key, std::span<const std::int32_t> value)
     operation op(*this);
     check_writable("add");
     check_value_size(value);
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
     header h = refresh();
     add_locked(h, key, value);
 }
@@ -49,7 +48,7 @@ void table::remove_locked(header &h, std::int32_t key)
     std::int32_t page = bound_page(h, cell);
     if (page == 0)
         return;
-    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::write);
+    page_lock_guard binding_lock(locks_, page, lock_kind::write);
     binding b = read_binding(h, page, key);
     if (h.bindings == 0)
         throw error(errc::corrupt, fmt::format("{}: descriptor page {}: binding count 0 with key {} bound",
@@ -63,7 +62,7 @@ void table::remove(std::int32_t key)
 {
     operation op(*this);
     check_writable("remove");
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
     header h = refresh();
     remove_locked(h, key);
 }
@@ -74,22 +73,22 @@ void table::replace(std::int32_t key, std::span<const std::int32_t> value)
     check_writable("replace");
     check_value_size(value);
     if (mimic_ocamlnet_) {
-        group_begin();
+        locks_.begin_group();
         try {
             remove(key);
             add(key, value);
         } catch (...) {
             try {
-                group_end();
+                locks_.end_group();
             } catch (...) {
                 // The operation's own failure is the one to report.
             }
             throw;
         }
-        group_end();
+        locks_.end_group();
         return;
     }
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::write);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
     header h = refresh();
     cell_ref cell = probe(h, key, false);
     std::int32_t page = bound_page(h, cell);
@@ -98,23 +97,28 @@ void table::replace(std::int32_t key, std::span<const std::int32_t> value)
         return;
     }
     // Write the new binding before the old one goes, so a failure keeps it.
-    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::write);
+    page_lock_guard binding_lock(locks_, page, lock_kind::write);
     binding old = read_binding(h, page, key);
     std::int32_t first = write_binding(h, key, value, old.older);
     store(cell.page, cell.word + cell_ptr, first);
     free_binding_pages(h, old.pages);
 }
 
+// Reads hold the descriptor page's read lock while they copy: that excludes
+// every writer (all of them write-lock it), a superset of what OCamlnet's
+// binding page lock excludes, for 2 fcntl calls instead of 4.  Only values of
+// many pages are copied under the binding's lock alone, so that a long copy
+// does not keep writers of other keys waiting.
+constexpr std::int64_t copy_under_descriptor_lock_pages = 64;
+
 bool table::mem(std::int32_t key)
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     std::int32_t page = bound_page(h, probe(h, key, false));
     if (page == 0)
         return false;
-    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::read);
-    descriptor_lock.release();
     read_binding(h, page, key);
     return true;
 }
@@ -122,14 +126,17 @@ bool table::mem(std::int32_t key)
 bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     std::int32_t page = bound_page(h, probe(h, key, false));
     if (page == 0)
         return false;
-    page_lock_guard binding_lock(locks_, fd(), page, lock_kind::read);
-    descriptor_lock.release();
     binding b = read_binding(h, page, key);
+    std::optional<page_lock_guard> binding_lock;
+    if (static_cast<std::int64_t>(b.pages.size()) > copy_under_descriptor_lock_pages) {
+        binding_lock.emplace(locks_, page, lock_kind::read);
+        descriptor_lock.release();
+    }
     if (std::int32_t *out = sink(static_cast<std::size_t>(b.length)))
         copy_value(b, out);
     return true;
@@ -138,27 +145,35 @@ bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sin
 std::int64_t table::length()
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     return refresh().bindings;
 }
 
-void table::group_begin()
+void table::group_begin(bool write)
 {
     operation op(*this);
     locks_.begin_group();
+    if (!write)
+        return;
+    try {
+        // Released (deferred) at once: the group keeps the lock to its end.
+        page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
+    } catch (...) {
+        locks_.end_group();
+        throw;
+    }
 }
 
 void table::group_end()
 {
-    operation op(*this);
-    if (!locks_.end_group(fd()))
-        throw_invalid(fmt::format("group_end on {}: no group is open", object_->name()));
+    operation op(*this, false);
+    locks_.end_group();
 }
 
 table::memory_view table::memory()
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, fd(), descriptor_page_, lock_kind::read);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     return {base_, static_cast<std::size_t>(h.total_pages), static_cast<std::size_t>(words_per_page_)};
 }

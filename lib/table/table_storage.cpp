@@ -31,16 +31,16 @@ void table::check_writable(const char *what) const
 {
     if (!writable_)
         throw error(errc::read_only, fmt::format("{} on {}: the table is read-only", what, object_->name()));
-    if (callbacks_active_ > 0)
+    if (locks_.state().callbacks_active > 0)
         throw error(errc::self_locked, fmt::format("{} on {}: cannot modify table locked by caller", what,
                                                    object_->name()));
 }
 
 void table::map_pages(std::int64_t pages)
 {
-    mapping fresh(fd(), static_cast<std::size_t>(pages) * static_cast<std::size_t>(words_per_page_) * 4,
+    mapping fresh(object_->fd(), static_cast<std::size_t>(pages) * static_cast<std::size_t>(words_per_page_) * 4,
                   writable_, object_->name());
-    if (callbacks_active_ > 0)
+    if (locks_.state().callbacks_active > 0)
         retired_.push_back(std::move(mapping_));
     mapping_ = std::move(fresh);
     base_ = mapping_.words();
@@ -214,7 +214,8 @@ int table::visit_fragments(const binding &b, function_ref<int(std::int32_t *, st
 void table::copy_value(const binding &b, std::int32_t *out) const
 {
     visit_fragments(b, [&out](const std::int32_t *fragment, std::size_t count) {
-        std::memcpy(out, fragment, count * sizeof(std::int32_t));
+        if (count > 0)
+            std::memcpy(out, fragment, count * sizeof(std::int32_t));
         out += count;
         return 0;
     });

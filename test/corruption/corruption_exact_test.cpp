@@ -398,9 +398,7 @@ TEST_CASE("corruption: a hash table without a free cell", "[corruption]")
     CHECK(length_of(t) == 1);
 }
 
-// Known engine bug (reported): the probe-bound message names no page.
-// Remove [!shouldfail] once it does.
-TEST_CASE("corruption: probing without a free cell names the hash table's pages", "[corruption][!shouldfail]")
+TEST_CASE("corruption: probing without a free cell names the hash table's pages", "[corruption]")
 {
     damaged_table d(160, 0);
     const table_image img = d.image();
@@ -412,10 +410,9 @@ TEST_CASE("corruption: probing without a free cell names the hash table's pages"
     CHECK_CORRUPT_NAMING_PAGE(netshm_mem(d.get(), 50));
 }
 
-// Known engine bug (reported): a binding count no table can have (more
-// bindings than pages) is accepted, and add then fails with NETSHM_ETOOBIG
-// "too many bindings".  Remove [!shouldfail] once it is NETSHM_ECORRUPT.
-TEST_CASE("corruption: a binding count larger than the table is corrupt", "[corruption][!shouldfail]")
+// A binding count no table can have (more bindings than pages) is corruption,
+// not a size limit.
+TEST_CASE("corruption: a binding count larger than the table is corrupt", "[corruption]")
 {
     damaged_table d;
     d.add(1, {1});

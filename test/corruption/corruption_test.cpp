@@ -414,21 +414,16 @@ TEST_CASE("corruption: mutated tables give only OK, ENOTFOUND or ECORRUPT, never
     }
 }
 
-// Known engine bug, pinned exactly by corruption_exact_test.cpp: the engine
-// accepts a binding count no table can have, and add then fails with "too
-// many bindings".  Whether a run meets it depends on its files, so this is
-// [!mayfail] (reported, not fatal) until the engine is fixed; then drop the tag.
-TEST_CASE("corruption: damaged counters are corruption, not a size limit", "[corruption][!mayfail]")
+// Damaged counters are corruption, never a size limit (pinned exactly by
+// corruption_exact_test.cpp).
+TEST_CASE("corruption: damaged counters are corruption, not a size limit", "[corruption]")
 {
     const run_result &run = files_run();
     INFO("first of " << run.size_limits << " NETSHM_ETOOBIG results:" << joined(run.size_limit_text));
     CHECK(run.size_limits == 0);
 }
 
-// Known engine bug, pinned exactly by corruption_exact_test.cpp: "probing
-// for key K visits more than N cells without a free one" names no page.
-// [!mayfail] (reported, not fatal) until the engine is fixed; then drop the tag.
-TEST_CASE("corruption: ECORRUPT messages name the page", "[corruption][!mayfail]")
+TEST_CASE("corruption: ECORRUPT messages name the page", "[corruption]")
 {
     const run_result &run = files_run();
     INFO("first of " << run.bad_messages << " messages naming no page:" << joined(run.bad_message_text));
