@@ -1,8 +1,10 @@
 /* The C side of the interop test: runs an operation script (grammar in script_gen.py) on a
  * table through netshm's C API and prints the same transcript as the OCaml helper.
  *
- * Usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] FILE PAGESIZE INIT SCRIPT
- *   FILE      a file table, created if missing
+ * Usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] [--posix LOCKFILE]
+ *                              FILE PAGESIZE INIT SCRIPT
+ *   FILE      a file table, created if missing; with --posix, a POSIX object ("/name")
+ *             whose record locks live on LOCKFILE (netshm_open_posix_lockfile)
  *   PAGESIZE  passed to netshm_manage (0: detect)
  *   INIT      an init hint, or "none" (init < 0)
  *   --mimic     grow and replace as OCamlnet does (netshm_testing_mimic_ocamlnet)
@@ -535,12 +537,15 @@ int main(int argc, char **argv)
     long first_line = 1;
     bool mimic = false;
     bool readonly = false;
+    const char *lock_file = NULL;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--mimic") == 0)
             mimic = true;
         else if (strcmp(argv[i], "--readonly") == 0)
             readonly = true;
+        else if (strcmp(argv[i], "--posix") == 0 && i + 1 < argc)
+            lock_file = argv[++i];
         else if (strcmp(argv[i], "--first-line") == 0 && i + 1 < argc)
             first_line = strtol(argv[++i], NULL, 10);
         else
@@ -548,8 +553,8 @@ int main(int argc, char **argv)
     }
     if (argc - i != 4) {
         fprintf(stderr,
-                "usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] FILE PAGESIZE "
-                "INIT SCRIPT\n");
+                "usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] "
+                "[--posix LOCKFILE] FILE PAGESIZE INIT SCRIPT\n");
         return 1;
     }
     const char *file = argv[i], *script = argv[i + 3];
@@ -562,8 +567,11 @@ int main(int argc, char **argv)
     current_line = 0;
     netshm_descr *d;
     netshm_table *t;
-    check(netshm_open(NETSHM_TYPE_FILE, file, readonly ? O_RDONLY : O_RDWR | O_CREAT, 0600, &d),
-          "open");
+    int oflags = readonly ? O_RDONLY : O_RDWR | O_CREAT;
+    if (lock_file)
+        check(netshm_open_posix_lockfile(file, lock_file, oflags, 0600, &d), "open_posix_lockfile");
+    else
+        check(netshm_open(NETSHM_TYPE_FILE, file, oflags, 0600, &d), "open");
     check(netshm_manage(d, NETSHM_RECORD_LOCKING, pagesize, init, &t), "manage");
     if (mimic)
         check(netshm_testing_mimic_ocamlnet(t), "mimic");

@@ -2,8 +2,9 @@
    script_gen.py) on a table through the real OCamlnet Netshm and prints the
    transcript that the C driver (driver.c) must print too.
 
-   Usage: netshm_ocaml_helper [--first-line N] FILE PAGESIZE INIT SCRIPT
-     FILE      a `File table, created if missing
+   Usage: netshm_ocaml_helper [--first-line N] [--posix LOCKFILE] FILE PAGESIZE INIT SCRIPT
+     FILE      a `File table, created if missing; with --posix, the name of a POSIX
+               object ("/name"), OCamlnet 4.1.9's `POSIX (LOCKFILE, FILE)
      PAGESIZE  the ?pagesize passed to Netshm.manage
      INIT      an ?init hint, or "none" to pass none
      SCRIPT    the operation script
@@ -12,6 +13,8 @@
 exception User_error
 
 let first_line = ref 1
+
+let lock_file = ref ""
 
 let out = Buffer.create 65536
 
@@ -299,13 +302,15 @@ let rec run_lines tbl ic ln =
 let () =
   let args = ref [] in
   Arg.parse
-    [ ("--first-line", Arg.Set_int first_line, "N number the script's lines from N") ]
+    [ ("--first-line", Arg.Set_int first_line, "N number the script's lines from N");
+      ("--posix", Arg.Set_string lock_file, "LOCKFILE a POSIX object locked through LOCKFILE") ]
     (fun a -> args := !args @ [ a ])
-    "netshm_ocaml_helper [--first-line N] FILE PAGESIZE INIT SCRIPT";
+    "netshm_ocaml_helper [--first-line N] [--posix LOCKFILE] FILE PAGESIZE INIT SCRIPT";
   match !args with
   | [ file; pagesize; init; script ] -> (
       let pagesize = int_of_string pagesize in
-      let sd = Netshm.open_shm (`File file) [ Unix.O_RDWR; Unix.O_CREAT ] 0o600 in
+      let name = if !lock_file = "" then `File file else `POSIX (!lock_file, file) in
+      let sd = Netshm.open_shm name [ Unix.O_RDWR; Unix.O_CREAT ] 0o600 in
       let tbl =
         if init = "none" then Netshm.manage ~pagesize `Record_locking sd
         else Netshm.manage ~pagesize ~init:(int_of_string init) `Record_locking sd
@@ -323,5 +328,5 @@ let () =
         Printf.printf "FATAL %s\n%!" (Printexc.to_string e);
         exit 2)
   | _ ->
-      prerr_endline "usage: netshm_ocaml_helper [--first-line N] FILE PAGESIZE INIT SCRIPT";
+      prerr_endline "usage: netshm_ocaml_helper [--first-line N] [--posix LOCKFILE] FILE PAGESIZE INIT SCRIPT";
       exit 1

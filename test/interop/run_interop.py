@@ -31,7 +31,8 @@ now and then 164, 172, 300 or 4096) and init hint (0..10000, or none), in one of
           table ends with both's bindings, and a counter both increment with Netshm's
           group { find; replace } idiom (retried on deadlock) holds the sum. The scripts avoid
           OCamlnet's write_blocks patterns that leave page locks behind
-          (script_gen.ocaml_lock_safe).
+          (script_gen.ocaml_lock_safe). Half of the time the table is a POSIX object whose
+          locks live on a lock file (OCamlnet 4.1.9's `POSIX names, netshm_open_posix_lockfile).
 
 A failure names the seed, the check, and the first differing script line / page and word;
 for bytes and shape the script is bisected to the first operation after which the files
@@ -119,9 +120,11 @@ class Seed:
         return p
 
     def run(self, program, table, script, pagesize=None, init=None, first_line=1, mimic=False,
-            readonly=False):
+            readonly=False, lock_file=None):
         """Runs the OCaml helper or the C driver; returns (transcript lines, error text)."""
         cmd = [self.ocaml if program == "ocaml" else self.driver, "--first-line", str(first_line)]
+        if lock_file:
+            cmd += ["--posix", lock_file]
         if mimic:
             cmd.append("--mimic")
         if readonly:
@@ -360,9 +363,23 @@ class Seed:
         under record locking, on keys of different parity: each must print exactly its own
         script's predicted transcript, and the table must end holding the bindings of both,
         and a counter key both increment with group { find; replace } must hold the sum."""
+        # half of the time on a POSIX object locked through a lock file, as OCamlnet 4.1.9
+        # names them: `POSIX (lock file, "/name") / netshm_open_posix_lockfile
+        if self.rng.random() < 0.5 and os.path.isdir("/dev/shm"):
+            name = "/netshm-interop-%d-%d" % (os.getpid(), self.seed)
+            lock_file, posix = self.path("concurrent.lock"), ["--posix", self.path("concurrent.lock")]
+            try:
+                self.concurrent_on(name, "/dev/shm" + name, lock_file, posix)
+            finally:
+                if os.path.exists("/dev/shm" + name):
+                    os.unlink("/dev/shm" + name)
+        else:
+            table = self.path("concurrent.tbl")
+            self.concurrent_on(table, table, None, [])
+
+    def concurrent_on(self, table, path, lock_file, posix):
         sc = self.scenario
-        table = self.path("concurrent.tbl")
-        _, err = self.run("ocaml", table, self.write_script("create.txt", ["# create"]))
+        _, err = self.run("ocaml", table, self.write_script("create.txt", ["# create"]), lock_file=lock_file)
         if err:
             self.fail("concurrent", "creating the table: %s" % err)
             return
@@ -373,8 +390,8 @@ class Seed:
         programs = self.rng.choice([("ocaml", "c"), ("c", "ocaml")])
         procs = []
         for k, program in enumerate(programs):
-            cmd = [self.ocaml if program == "ocaml" else self.driver, table, str(sc.pagesize), "none",
-                   self.write_script("part%d.txt" % k, parts[k].lines)]
+            cmd = [self.ocaml if program == "ocaml" else self.driver] + posix + [
+                table, str(sc.pagesize), "none", self.write_script("part%d.txt" % k, parts[k].lines)]
             with open(self.path("part%d.out" % k), "w") as out:
                 procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT))
         deadline = time.time() + 300
@@ -393,7 +410,8 @@ class Seed:
         for k, p in enumerate(procs):
             with open(self.path("part%d.out" % k)) as f:
                 got, _ = normalize(f.read().splitlines())
-            who = "%s running part %d while %s runs part %d" % (programs[k], k, programs[1 - k], 1 - k)
+            who = "%s running part %d while %s runs part %d%s" % (
+                programs[k], k, programs[1 - k], 1 - k, " (POSIX object)" if posix else "")
             error = None if p.returncode == 0 else "exit status %d" % p.returncode
             self.compare_transcript("concurrent", who, got, error, parts[k].expected, parts[k].lines)
         if self.failures and self.failures[-1][0] == "concurrent":
@@ -401,10 +419,11 @@ class Seed:
         both = script_gen.merged(parts[0].model, parts[1].model, counter)
         lines, expected = script_gen.verification(both, parts[0].keys + parts[1].keys, self.rng)
         reader = self.rng.choice(["ocaml", "c"])
-        got, err = self.run(reader, table, self.write_script("verify-both.txt", lines), init="none")
+        got, err = self.run(reader, table, self.write_script("verify-both.txt", lines), init="none",
+                            lock_file=lock_file)
         self.compare_transcript("concurrent", "%s reading the table both wrote" % reader, got, err,
                                 expected, lines)
-        self.check_sound("concurrently written", table)
+        self.check_sound("concurrently written", path)
 
     def run_all(self):
         sc = self.scenario
