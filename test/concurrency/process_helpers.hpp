@@ -9,6 +9,7 @@
 #pragma once
 
 #include "netshm_test_helpers.hpp"
+#include "os_helpers.hpp"
 
 #include <catch2/catch.hpp>
 #include <netshm.h>
@@ -129,20 +130,6 @@ inline std::optional<char> receive_byte(int fd, int timeout_ms) noexcept
     }
 }
 
-// Everything up to end of file (a child's report).
-inline std::string read_to_end(int fd)
-{
-    std::string text;
-    char buffer[512];
-    for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return text;
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-}
 
 // Sets up a freshly forked child: killed with its parent, and by its own
 // alarm after `seconds`.
@@ -202,7 +189,7 @@ public:
     // (killed by its alarm, crashed) fails the test.
     std::string finish()
     {
-        std::string report = read_to_end(report_fd_);
+        std::string report = detail::read_all(report_fd_);
         ::close(report_fd_);
         report_fd_ = -1;
         int status = 0;
