@@ -228,8 +228,9 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  *                 Re-initialising zeroes the pages past the new table and never
  *                 shrinks the object.
  * @param[out] out the table, released with netshm_table_close().
- * @return NETSHM_OK; NETSHM_EINVAL (bad argument, or pagesize differs from the
- *         table's: the message names the real page size); NETSHM_ECORRUPT (not a
+ * @return NETSHM_OK; NETSHM_EINVAL (bad argument; pagesize differs from the
+ *         table's: the message names the real page size; pagesize 0 but the
+ *         object is valid at two page sizes, as OCamlnet can leave it); NETSHM_ECORRUPT (not a
  *         valid table); NETSHM_EREADONLY (the object is empty or init >= 0 but it
  *         was opened O_RDONLY); NETSHM_ECLOSED; NETSHM_ESYS (e.g. ENOSPC);
  *         NETSHM_EDEADLK; NETSHM_ETOOBIG; NETSHM_ENOMEM.

@@ -53,6 +53,7 @@ unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned
     std::uint64_t largest = (size - descriptor_bytes) / static_cast<std::uint64_t>(d);
     if (largest > max_pagesize)
         largest = max_pagesize;
+    unsigned found = 0;
     for (unsigned pagesize = min_pagesize; pagesize <= largest; pagesize += 4) {
         // The magic first: most candidates fail there, before any message is made.
         std::uint64_t descriptor_word = static_cast<std::uint64_t>(d) * (pagesize / 4);
@@ -62,8 +63,16 @@ unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned
         if (requested != 0)
             throw error(errc::invalid, fmt::format("{}: the table has page size {}, not {}", name,
                                                    pagesize, requested));
-        return pagesize;
+        // OCamlnet's re-initialisation with a larger page size leaves the old
+        // descriptor in place: refuse to guess which table is the live one.
+        if (found != 0)
+            throw error(errc::invalid, fmt::format("{}: a valid descriptor page exists for page sizes {} and "
+                                                   "{} (a re-initialised table?): give the page size",
+                                                   name, found, pagesize));
+        found = pagesize;
     }
+    if (found != 0)
+        return found;
     if (requested != 0)
         throw error(errc::corrupt, fmt::format("{}: {}", name, problem));
     throw error(errc::corrupt, fmt::format("{}: no page size from {} to {} bytes gives a valid "

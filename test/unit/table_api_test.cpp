@@ -375,6 +375,36 @@ TEST_CASE("table: manage refuses a page size other than the table's", "[table][m
     CHECK(file_bytes(st.path()) == bytes);
 }
 
+// OCamlnet re-initialising a table with a larger page size leaves the old
+// descriptor inside the new page 0: with two valid page sizes, detection must
+// not guess.
+TEST_CASE("table: manage refuses to guess between two valid page sizes", "[table][manage]")
+{
+    scratch_table old_table(160, 10);
+    add_ok(old_table.get(), 1, {1, 2, 3});
+    old_table.table.reset();
+    scratch_table live(1024, 5);
+    add_ok(live.get(), 7, {70});
+    live.table.reset();
+    // The old table's descriptor page (page 1 at 160 bytes) into the unused
+    // words of the live table's page 0.
+    const std::string old_bytes = file_bytes(old_table.path());
+    {
+        int fd = ::open(live.path().c_str(), O_RDWR);
+        REQUIRE(fd >= 0);
+        REQUIRE(::pwrite(fd, old_bytes.data() + 160, 160, 160) == 160);
+        ::close(fd);
+    }
+    netshm_table *table = nullptr;
+    CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_manage(live.descr.get(), NETSHM_RECORD_LOCKING, 0, -1, &table));
+    const std::string message = netshm_last_error();
+    CAPTURE(message);
+    CHECK(message.find("page sizes 160 and 1024") != std::string::npos);
+    table_ptr given = manage_ok(live.descr.get(), 1024, -1);
+    CHECK(find_value(given.get(), 7) == value_t{70});
+    CHECK(length_of(given.get()) == 1);
+}
+
 TEST_CASE("table: manage refuses invalid page sizes", "[table][manage]")
 {
     const unsigned pagesize = GENERATE(1u, 4u, 100u, 156u, 157u, 159u, 161u, 162u, 163u, 258u, 1023u);
