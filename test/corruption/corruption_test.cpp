@@ -51,19 +51,8 @@ using corruption::run_stats;
 using corruption::table_image;
 using netshm_test::scratch_names;
 
-unsigned long long env_number(const char *name, unsigned long long fallback)
-{
-    const char *text = std::getenv(name);
-    return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 0) : fallback;
-}
-
-uint64_t mix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+using netshm_test::env_number;
+using netshm_test::mix;
 
 // ------------------------------------------------------------ base tables
 

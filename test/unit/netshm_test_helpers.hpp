@@ -6,6 +6,8 @@
 #include <netshm.h>
 
 #include <atomic>
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -28,6 +30,22 @@
 #define REQUIRE_NETSHM_OK(expr) REQUIRE_NETSHM_ERR(NETSHM_OK, expr)
 
 namespace netshm_test {
+
+// A number from the environment (decimal, 0x hex or 0 octal), or the fallback.
+inline unsigned long long env_number(const char *name, unsigned long long fallback)
+{
+    const char *text = std::getenv(name);
+    return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 0) : fallback;
+}
+
+// splitmix64's finaliser: well-spread seeds from consecutive numbers.
+inline std::uint64_t mix(std::uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
 
 struct descr_closer {
     void operator()(netshm_descr *descr) const noexcept { netshm_close(descr); }

@@ -40,19 +40,8 @@ using netshm_test::scratch_names;
 
 constexpr int negative_answers[] = {-100, -4711, INT32_MIN};
 
-unsigned long long env_number(const char *name, unsigned long long fallback)
-{
-    const char *text = std::getenv(name);
-    return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 0) : fallback;
-}
-
-uint64_t mix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+using netshm_test::env_number;
+using netshm_test::mix;
 
 // What a sequence found wrong; carried out of callbacks as a value, never
 // thrown through the C ABI.
