@@ -45,7 +45,6 @@ public:
     void unlock(off_t offset);
     void begin_group() noexcept { ++group_depth_; }
     void end_group();
-    int group_depth() const noexcept { return group_depth_; }
 
     // Closes a descriptor of this file, later if locks are held now.
     void close_descriptor(int fd);

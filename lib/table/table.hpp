@@ -119,6 +119,10 @@ private:
     // other than answer_continue, or answer_continue.
     int visit_fragments(const binding &b, function_ref<int(std::int32_t *, std::size_t)> fn) const;
 
+    // Read-locks each binding of key in turn (OCamlnet's hand-over) and calls
+    // visit with it as a callback; visit answers as a block callback does.
+    int walk_bindings(std::int32_t key, function_ref<int(const binding &)> visit);
+
     void add_locked(header &h, std::int32_t key, std::span<const std::int32_t> value);
     void remove_locked(header &h, std::int32_t key);
 

@@ -47,31 +47,41 @@ private:
 
 } // namespace
 
-int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
+int table::walk_bindings(std::int32_t key, function_ref<int(const binding &)> visit)
 {
     operation op(*this);
     std::optional<page_lock_guard> held(std::in_place, locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
-    std::vector<std::int32_t> value;
     while (walk.next() != 0) {
         page_lock_guard binding_lock(locks_, walk.next(), lock_kind::read);
         held.emplace(std::move(binding_lock));
         binding b = read_binding(h, walk.next(), key);
-        value.resize(static_cast<std::size_t>(b.length));
-        copy_value(b, value.data());
         int answer;
         {
             callback_scope in_callback(*this);
-            answer = fn(value_pointer(value), value.size());
+            answer = visit(b);
         }
         if (answer < 0)
             return answer;
-        if (answer != answer_continue)
-            bad_answer("find_all", answer);
+        if (answer == answer_break)
+            return 0;
         walk.step(object_->name(), b.older);
     }
     return 0;
+}
+
+int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
+{
+    std::vector<std::int32_t> value;
+    return walk_bindings(key, [&](const binding &b) {
+        value.resize(static_cast<std::size_t>(b.length));
+        copy_value(b, value.data());
+        int answer = fn(value_pointer(value), value.size());
+        if (answer > 0)
+            bad_answer("find_all", answer);
+        return answer;
+    });
 }
 
 int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn)
@@ -140,30 +150,14 @@ int table::iter_keys(function_ref<int(std::int32_t)> fn)
 
 int table::find_blocks(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
 {
-    operation op(*this);
-    std::optional<page_lock_guard> held(std::in_place, locks_, descriptor_page_, lock_kind::read);
-    header h = refresh();
-    binding_walk walk(h.total_pages, bound_page(h, probe(h, key, false)));
-    while (walk.next() != 0) {
-        page_lock_guard binding_lock(locks_, walk.next(), lock_kind::read);
-        held.emplace(std::move(binding_lock));
-        binding b = read_binding(h, walk.next(), key);
-        int answer;
-        {
-            callback_scope in_callback(*this);
-            answer = visit_fragments(b, fn);
-            if (answer == answer_continue)
-                answer = fn(nullptr, 0);
-        }
-        if (answer < 0)
-            return answer;
-        if (answer == answer_break)
-            return 0;
-        if (answer != answer_continue && answer != answer_next)
+    return walk_bindings(key, [&](const binding &b) {
+        int answer = visit_fragments(b, fn);
+        if (answer == answer_continue)
+            answer = fn(nullptr, 0);
+        if (answer > answer_break)
             bad_answer("find_blocks", answer);
-        walk.step(object_->name(), b.older);
-    }
-    return 0;
+        return answer;
+    });
 }
 
 int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int(std::int32_t *, std::size_t)> fn)
