@@ -1,0 +1,329 @@
+"""doc/PERFORMANCE.md and its chart from the results run_benchmarks.py collected.
+
+results: {'rounds': [[record, ...] per round], 'growth_trace': {...},
+'environment': {...}, 'command', 'setup', 'n', 'mp_ops', 'growth_keys',
+'seconds', 'load_after'}; a record is one JSON line of a benchmark program.
+"""
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+PHASES = ['load', 'find_hit', 'find_hit_group64', 'find_miss', 'replace', 'iter', 'remove', 'mp_mixed']
+
+# label ("system variant" of the programs' records) -> what the report calls it
+SYSTEMS = {
+    'netshm record': 'netshm record locking',
+    'netshm none': 'netshm no locking',
+    'ocamlnet record': 'OCamlnet Record_locking',
+    'ocamlnet none': 'OCamlnet No_locking',
+    'tdb fcntl': 'TDB fcntl',
+    'tdb mutex': 'TDB mutex',
+    'lmdb nosync': 'LMDB',
+    'boost sharable_mutex': 'Boost.Interprocess',
+}
+
+CONFIGURATIONS = {
+    'netshm record': 'test/bench/netshm_w1.cpp: the public C API (`netshm_find_into` for finds), a file '
+                     'table in /dev/shm, page size 256, `NETSHM_RECORD_LOCKING`.',
+    'netshm none': 'the same program with `NETSHM_NO_LOCKING` (mp_mixed skipped: no protection '
+                   'between processes).',
+    'ocamlnet record': 'test/bench/peers/ocamlnet_w1.ml: OCamlnet 4.1.9 `Netshm` on a `File` in /dev/shm '
+                       '(locks on the file itself), page size 256, `Record_locking`; `Netshm.find` '
+                       '(a fresh bigarray per find).',
+    'ocamlnet none': 'the same program with `No_locking` (mp_mixed skipped).',
+    'tdb fcntl': 'test/bench/peers/tdb_w1.cpp: `tdb_open` with hash size 131071, `TDB_DEFAULT` (fcntl '
+                 'locks); finds with `tdb_parse_record` (no malloc); mp_mixed workers `tdb_reopen`.',
+    'tdb mutex': 'the same with `TDB_MUTEX_LOCKING | TDB_INCOMPATIBLE_HASH | TDB_CLEAR_IF_FIRST`, '
+                 'run only where `tdb_runtime_check_for_robust_mutexes()` allows it.',
+    'lmdb nosync': 'test/bench/peers/lmdb_w1.cpp: `MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOTLS`, '
+                   '`MDB_INTEGERKEY`, one write transaction per write, one read transaction reused '
+                   'with `mdb_txn_renew`/`mdb_txn_reset` per find.',
+    'boost sharable_mutex': 'test/bench/peers/boost_w1.cpp: `managed_shared_memory` + '
+                            '`boost::unordered_map` with the segment allocator + an '
+                            '`interprocess_sharable_mutex` in the segment (shared for finds and '
+                            'iteration, exclusive for writes).',
+}
+
+# (netshm label, netshm phase, peer label, peer phase, factor): netshm >= factor x peer
+TARGETS = [
+    ('netshm record', 'find_hit', 'ocamlnet record', 'find_hit', 3.0),
+    ('netshm record', 'find_hit', 'tdb fcntl', 'find_hit', 0.95),
+    ('netshm record', 'find_hit_group64', 'ocamlnet record', 'find_hit', 10.0),
+    ('netshm record', 'load', 'ocamlnet record', 'load', 12.0),
+    ('netshm record', 'mp_mixed', 'ocamlnet record', 'mp_mixed', 2.5),
+    ('netshm none', 'find_hit', 'boost sharable_mutex', 'find_hit', 1.0),
+    ('netshm none', 'find_hit', 'lmdb nosync', 'find_hit', 1.5),
+]
+
+PACKAGES = ['libtdb1', 'liblmdb0', 'libboost-dev', 'libocamlnet-ocaml-dev', 'g++', 'strace', 'gnuplot-nox']
+
+
+def _output(command, cwd=None):
+    try:
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False).stdout.rstrip()
+    except OSError:
+        return ''
+
+
+def environment(root):
+    """The machine, the packages and the source tree, before the run."""
+    cpu = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
+                if line.startswith('model name')), 'unknown')
+    packages = {p: _output(['dpkg-query', '-W', '-f=${Version}', p]) or 'not installed' for p in PACKAGES}
+    dirty = _output(['git', 'status', '--porcelain', '--', 'lib', 'capi', 'cxx'], cwd=root)
+    return {
+        'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+        'cpu': cpu,
+        'cores': os.cpu_count(),
+        'kernel': platform.release(),
+        'packages': packages,
+        'ocaml': _output(['ocamlfind', 'ocamlopt', '-version']).strip(),
+        'commit': _output(['git', 'rev-parse', '--short', 'HEAD'], cwd=root).strip(),
+        'engine_changes': [line[3:] for line in dirty.splitlines()],
+        'load_before': Path('/proc/loadavg').read_text().split()[:3],
+    }
+
+
+def label(record):
+    return f"{record['system']} {record['variant']}"
+
+
+def collect(results):
+    """rates[label][phase] = [ops/s per round]; memory, skipped and growth records by label."""
+    rates, memory, skipped, growth_pages = {}, {}, {}, []
+    for records in results['rounds']:
+        for r in records:
+            name, phase = label(r), r.get('phase')
+            if 'skipped' in r:
+                skipped.setdefault(name, {})[phase or '*'] = r['skipped']
+            elif phase == 'memory':
+                memory.setdefault(name, []).append(r)
+            elif phase == 'growth_table':
+                growth_pages.append(r['pages'])
+            elif 'ops_per_s' in r:
+                rates.setdefault(name, {}).setdefault(phase, []).append(r['ops_per_s'])
+    return rates, memory, skipped, growth_pages
+
+
+def si(x):
+    for limit, suffix in ((1e9, 'G'), (1e6, 'M'), (1e3, 'k')):
+        if x >= limit:
+            return f'{x / limit:.3g} {suffix}'
+    return f'{x:.3g}'
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def cell(values):
+    if not values:
+        return '–'
+    return f'**{si(median(values))}** ({si(min(values))}..{si(max(values))})'
+
+
+def ratio(rates, a, pa, b, pb):
+    """Ratio of the medians and the per-round ratios (same round, same machine state)."""
+    x, y = rates.get(a, {}).get(pa), rates.get(b, {}).get(pb)
+    if not x or not y:
+        return None, []
+    return median(x) / median(y), [xi / yi for xi, yi in zip(x, y)]
+
+
+def results_table(rates, skipped):
+    names = [n for n in SYSTEMS if n in rates]
+    lines = ['| phase | ' + ' | '.join(SYSTEMS[n] for n in names) + ' |',
+             '|---|' + '---:|' * len(names)]
+    for phase in PHASES:
+        row = []
+        for n in names:
+            if phase in skipped.get(n, {}):
+                row.append('skipped')
+            else:
+                row.append(cell(rates[n].get(phase)))
+        lines.append(f'| {phase} | ' + ' | '.join(row) + ' |')
+    return lines
+
+
+def ratio_table(rates, netshm):
+    peers = [n for n in SYSTEMS if n in rates and not n.startswith('netshm')]
+    lines = ['| phase | ' + ' | '.join(f'÷ {SYSTEMS[p]}' for p in peers) + ' |',
+             '|---|' + '---:|' * len(peers)]
+    for phase in PHASES:
+        row = []
+        for p in peers:
+            r, _ = ratio(rates, netshm, phase, p, phase)
+            row.append('–' if r is None else f'{r:.2f}')
+        if any(v != '–' for v in row):
+            lines.append(f'| {phase} | ' + ' | '.join(row) + ' |')
+    return lines
+
+
+def targets_table(rates):
+    lines = ['| target | measured (ratio of medians) | per round | required | |',
+             '|---|---:|---|---:|---|']
+    met_count = 0
+    for a, pa, b, pb, factor in TARGETS:
+        r, rounds = ratio(rates, a, pa, b, pb)
+        what = f'{SYSTEMS[a]} {pa} ÷ {SYSTEMS[b]} {pb}'
+        if r is None:
+            lines.append(f'| {what} | not measured | | ≥ {factor:g} | not met |')
+            continue
+        met = r >= factor
+        met_count += met
+        per_round = ', '.join(f'{x:.2f}' for x in rounds)
+        lines.append(f"| {what} | {r:.2f} | {per_round} | ≥ {factor:g} | {'**met**' if met else 'not met'} |")
+    return lines, met_count
+
+
+def memory_table(memory):
+    lines = ['| system | shm bytes after load | bytes per binding | file size |', '|---|---:|---:|---:|']
+    for name in SYSTEMS:
+        if name in memory:
+            r = memory[name][-1]
+            lines.append(f"| {SYSTEMS[name]} | {r['shm_bytes']:,.0f} | {r['bytes_per_binding']:.1f} | "
+                         f"{r['file_bytes']:,.0f} |")
+    return lines
+
+
+def growth_section(results, rates, pages):
+    g = rates.get('netshm record', {})
+    trace = results.get('growth_trace', {})
+    k = results['growth_keys']
+    lines = [
+        f'2 writer processes add {k:,} keys each (disjoint: W1\'s xorshift32 keys, W1\'s values) to one '
+        'new netshm file table with record locking (page size 256, created with the default size hint), '
+        'while a third process finds random keys the writers have already added (published through '
+        'shared counters) and checks each value. Each process opens the table itself. '
+        'test/bench/netshm_growth.cpp.',
+        '',
+        '| role | median ops/s (min..max) |', '|---|---:|',
+        f"| writers (adds, {2 * k:,} / slowest writer) | {cell(g.get('growth_add'))} |",
+        f"| reader (finds while the writers add) | {cell(g.get('growth_find'))} |",
+        '',
+    ]
+    if pages:
+        lines += [f'The table ends with {int(median(pages)):,} pages of 256 bytes '
+                  f'({median(pages) * 256 / 2**20:.0f} MiB) for {2 * k:,} bindings.', '']
+    remaps = trace.get('remaps')
+    if not remaps:
+        lines.append(f"Remaps: not counted ({trace.get('error', 'no traced run')}).")
+        return lines
+    lines += [
+        'Remaps are counted from outside, by the kernel\'s view: one more run of the program under '
+        '`strace` (seccomp filter: only `mmap` and `getpid` stop the processes). Each worker makes one '
+        '`getpid()` right before its timed loop; the remaps of a process are its `mmap(..., MAP_SHARED, '
+        'fd, 0)` calls after that marker (the library maps the whole table anew whenever it finds the '
+        'table grew: by its own growth, or by another process\'s, seen at its next operation). '
+        'The ops/s of the traced run are shown for comparison only.',
+        '',
+        '| process | remaps during the run |', '|---|---:|',
+    ]
+    lines += [f'| {role} | {"?" if count is None else count} |' for role, count in remaps.items()]
+    lines += ['', f"Traced run: writers {si(trace['add_ops_per_s'])} adds/s, reader "
+                  f"{si(trace['find_ops_per_s'])} finds/s. Command: `{trace['command']}`"]
+    return lines
+
+
+def write_chart(rates, chart, n):
+    names = [n for n in SYSTEMS if n in rates]
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / 'w1.dat'
+        rows = ['phase ' + ' '.join(f'"{SYSTEMS[n]}"' for n in names)]
+        for phase in PHASES:
+            values = [median(rates[n].get(phase, [])) for n in names]
+            rows.append(phase + ' ' + ' '.join('NaN' if v is None else f'{v:.0f}'
+                                                                  for v in values))
+        data.write_text('\n'.join(rows) + '\n')
+        script = f"""
+set terminal pngcairo noenhanced size 1500,700 font "sans,10"
+set output '{chart}'
+set title "W1 workload, {n:,} int32 keys, 4-word values: median ops/s per phase (log scale)"
+set style data histograms
+set style histogram clustered gap 1.5
+set style fill solid 0.85 border -1
+set boxwidth 0.95
+set logscale y
+set yrange [1000:*]
+set format y "%.0s%c"
+set grid ytics mytics
+set ylabel "operations per second"
+set key outside right top vertical
+set datafile missing "NaN"
+plot '{data}' using 2:xtic(1) title columnheader(2), for [i=3:{len(names) + 1}] '' using i title columnheader(i)
+"""
+        subprocess.run(['gnuplot'], input=script, text=True, check=True)
+
+
+def write(results, output, chart):
+    rates, memory, skipped, pages = collect(results)
+    env = results['environment']
+    rounds = len(results['rounds'])
+    targets, met = targets_table(rates)
+    write_chart(rates, chart, results['n'])
+    engine = ', '.join(env['engine_changes']) or 'none'
+    lines = [
+        '# Performance',
+        '',
+        'Written by `test/bench/run_benchmarks.py` (do not edit by hand: run it again). The workload, '
+        'the programs and the targets are those of issue 6.',
+        '',
+        '## Workload W1',
+        '',
+        f"N = {results['n']:,} distinct int32 keys from xorshift32 (seed 2463534242), value = 4 words "
+        '(k, k+1, k+2, k+3); every store fresh in /dev/shm. Phases, each timed in the program '
+        '(`CLOCK_MONOTONIC`): **load** (add N), **find_hit** (N lookups in a fixed shuffled order, value '
+        'copied out and summed), **find_hit_group64** (netshm only: the same in groups of 64 finds, '
+        '`netshm_group_begin`/`_end`), **find_miss** (N absent keys), **replace** (all N), **iter** '
+        '(one full pass), **remove** (N/2), **mp_mixed** (2 forked processes, each opening the store '
+        f"itself, {results['mp_ops']:,} operations each, 90 % find / 10 % replace of the live keys, the "
+        'store\'s own multi-process locking; total operations ÷ the slowest process). Every program '
+        'checks its results (values found, sums, no torn reads, final lengths) and fails on any error.',
+        '',
+        '## How it was run',
+        '',
+        f"- Command: `{results['command']}`" + (f" (it configured the build with `{results['setup']}`)"
+                                              if results.get('setup') else ''),
+        f'- {rounds} rounds, interleaved: each round runs every program once, in the same order; '
+        f"{results['seconds'] / 60:.1f} minutes in all.",
+        f"- Load average before: {' '.join(env['load_before'])}; after: {' '.join(results['load_after'])}. "
+        'Other work on the machine makes the numbers noisy: compare the ratios, taken within one run.',
+        f"- Source: commit {env['commit']}; uncommitted changes to the engine (lib/, capi/, cxx/): {engine}.",
+        '',
+        '## Machine and packages',
+        '',
+        f"- CPU: {env['cpu']}, {env['cores']} cores; kernel {env['kernel']}; {env['date']}.",
+        f"- OCaml {env['ocaml']}; " + '; '.join(f'{p} {v}' for p, v in env['packages'].items()) + '.',
+        '',
+        f'## Results: median ops/s (min..max of {rounds} rounds)',
+        '',
+    ]
+    lines += results_table(rates, skipped)
+    unavailable = [f'{SYSTEMS.get(n, n)} ({why})' for n, phases in skipped.items() for p, why in phases.items()
+                   if p == '*']
+    if unavailable:
+        lines += ['', 'Not run on this machine: ' + '; '.join(unavailable) + '.']
+    image = os.path.relpath(chart, output.parent)
+    lines += ['', f'![W1 ops/s per phase and system, log scale]({image})', '',
+              '## Ratios: netshm ÷ each peer (medians of this run)', '', '### netshm with record locking', '']
+    lines += ratio_table(rates, 'netshm record')
+    lines += ['', '### netshm without locking', '']
+    lines += ratio_table(rates, 'netshm none')
+    lines += ['', '## Targets', '',
+              f'{met} of {len(TARGETS)} met. "Per round" divides the two systems\' rates measured in the same '
+              'round.', '']
+    lines += targets
+    lines += ['', '## Shared memory after load', '',
+              'Bytes the store\'s files hold in /dev/shm after the load phase (`st_blocks × 512`: tmpfs pages '
+              'really allocated, lock files included) and per binding.', '']
+    lines += memory_table(memory)
+    lines += ['', '## Growth under contention', '']
+    lines += growth_section(results, rates, pages)
+    lines += ['', '## The programs', '']
+    lines += [f'- **{SYSTEMS[n]}**: {text}' for n, text in CONFIGURATIONS.items()]
+    lines.append('')
+    output.write_text('\n'.join(lines))
