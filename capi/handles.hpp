@@ -1,6 +1,7 @@
-// What the opaque C handles hold.
+// What the opaque C handles hold, and the way from a handle to the engine.
 #pragma once
 
+#include "boundary.hpp"
 #include "shm/shm_object.hpp"
 #include "table/table.hpp"
 
@@ -13,3 +14,14 @@ struct netshm_descr {
 struct netshm_table {
     std::unique_ptr<netshm::core::table> table;
 };
+
+namespace netshm::capi {
+
+// The engine's table behind a handle; NETSHM_EINVAL naming `function` for NULL.
+inline core::table &live(netshm_table *table, const char *function)
+{
+    require(table, function, "table");
+    return *table->table;
+}
+
+} // namespace netshm::capi

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 using netshm::capi::guarded;
+using netshm::capi::live;
 using netshm::capi::require;
 namespace core = netshm::core;
 
@@ -18,12 +19,6 @@ static_assert(int{NETSHM_CONTINUE} == int{core::answer_continue} && int{NETSHM_N
               int{NETSHM_REMOVE_BINDING} == int{core::answer_remove});
 
 namespace {
-
-core::table &live(netshm_table *table, const char *function)
-{
-    require(table, function, "table");
-    return *table->table;
-}
 
 std::span<const std::int32_t> value_span(const std::int32_t *value, std::size_t len, const char *function)
 {

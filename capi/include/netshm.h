@@ -385,6 +385,107 @@ NETSHM_API int netshm_dump(netshm_table *table, int fd);
 NETSHM_API int netshm_memory(netshm_table *table, int32_t **base, size_t *pages,
                              size_t *words_per_page);
 
+/* ------------------------------------------------------- check and stat */
+
+/** What kind of damage netshm_check() found (the numbers are ABI). */
+typedef enum netshm_problem_kind {
+    NETSHM_PROBLEM_MASTER = 1,       /**< master page (page 0): magic or descriptor pointer */
+    NETSHM_PROBLEM_DESCRIPTOR = 2,   /**< descriptor page: magic or a counter out of range */
+    NETSHM_PROBLEM_OBJECT_SIZE = 3,  /**< the object is smaller than its page count says */
+    NETSHM_PROBLEM_EXTENT = 4,       /**< a hash extent out of range, overlapping or of the wrong size */
+    NETSHM_PROBLEM_HASH_CELL = 5,    /**< a hash cell: bad pointer or nonzero spare words */
+    NETSHM_PROBLEM_PROBE = 6,        /**< a key not reachable by probing, or bound in two cells */
+    NETSHM_PROBLEM_CONTENT_PAGE = 7, /**< a binding's first page: magic, key, offset or length */
+    NETSHM_PROBLEM_FOLLOW_UP = 8,    /**< a follow-up page: magic, key, sequence number or chain length */
+    NETSHM_PROBLEM_BINDING_CHAIN = 9,/**< the older-binding chain of a key: bad pointer or a cycle */
+    NETSHM_PROBLEM_FREE_LIST = 10,   /**< the free list: bad pointer, magic, cycle */
+    NETSHM_PROBLEM_PAGE_SHARED = 11, /**< a page reached twice (two owners, or a cycle) */
+    NETSHM_PROBLEM_PAGE_LOST = 12,   /**< a page nobody owns: not hash, content nor free */
+    NETSHM_PROBLEM_COUNT = 13,       /**< a descriptor counter disagrees with what the walk found */
+    NETSHM_PROBLEM_TAIL = 14,        /**< nonzero bytes after the last page */
+    NETSHM_PROBLEM_KIND_MAX_ENUM_ = 0x7FFFFFFF /**< not a kind: makes any int a valid value (C++) */
+} netshm_problem_kind;
+
+/** One problem found by netshm_check(); valid during the callback only. */
+typedef struct netshm_problem {
+    netshm_problem_kind kind; /**< what is wrong */
+    int32_t page;        /**< the page where the problem is, -1 for the object as a whole */
+    const char *message; /**< e.g. "page 7: follow-up page has sequence number 3, expected 2" */
+} netshm_problem;
+
+/**
+ * Verifies the whole table: walks every page and accounts for each exactly once
+ * (master, descriptor, hash, content, follow-up, free), checks every magic,
+ * pointer, chain, sequence number, counter and the free list, that probing
+ * finds every bound key, and that the bytes after the last page are zero
+ * (doc/format.md, "Integrity check").  The table is read under the descriptor
+ * page's read lock (one consistent state), from the object itself: nothing
+ * netshm_manage() or earlier calls saw is trusted.  The problems are reported
+ * after the lock is released, in page order (the object as a whole first),
+ * through fn (may be NULL).  A master page, descriptor page or hash extent too
+ * damaged to walk the rest is reported, and the walk stops there.
+ * Corruption is never an error here: it is what the check reports.
+ *
+ * @param table the table (read-only tables too).
+ * @param fn    called once per problem, or NULL to count them only; answers 0
+ *              to go on or a negative value to stop.  It may call any function
+ *              of the library.
+ * @param ctx   passed to fn.
+ * @return the number of problems found (0: the table is sound); fn's negative
+ *         answer; or
+ * @retval NETSHM_EINVAL  NULL table, or fn answered a positive value.
+ * @retval NETSHM_EDEADLK the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED the descriptor was closed.
+ * @retval NETSHM_EFORKED the table was inherited across fork.
+ * @retval NETSHM_ESYS    an OS error (fcntl, fstat, mmap).
+ * @retval NETSHM_ENOMEM  out of memory.
+ * @threads Any thread; fn runs on the calling thread with no lock held.
+ */
+NETSHM_API int netshm_check(netshm_table *table,
+                            int (*fn)(const netshm_problem *problem, void *ctx), void *ctx);
+
+/**
+ * Statistics of a table.  The struct may grow at its end in later versions:
+ * set struct_size to sizeof(netshm_stats) before the call; the library fills
+ * the whole fields that fit in that many bytes (of those it knows) and sets
+ * struct_size to the bytes it filled.
+ */
+typedef struct netshm_stats {
+    uint32_t struct_size;    /**< [in/out] sizeof(netshm_stats) */
+    uint32_t pagesize;       /**< bytes per page */
+    uint64_t object_bytes;   /**< size of the object (may exceed total_pages * pagesize) */
+    uint64_t total_pages;    /**< pages of the table, master and descriptor included */
+    uint64_t free_pages;     /**< pages on the free list */
+    uint64_t hash_pages;     /**< pages of the hash table, all extents */
+    uint64_t content_pages;  /**< first and follow-up pages of bindings */
+    uint64_t extents;        /**< hash extents in use (at most 16) */
+    uint64_t hash_cells;     /**< cells of the hash table */
+    uint64_t claimed_cells;  /**< cells ever claimed (the counter that triggers growth) */
+    uint64_t bindings;       /**< bindings (as netshm_length) */
+    uint64_t distinct_keys;  /**< keys with at least one binding */
+    uint64_t value_bytes;    /**< bytes of all values (4 per word) */
+    uint64_t longest_probe;  /**< most cells probed to find a bound key (1 = first cell) */
+} netshm_stats;
+
+/**
+ * Fills *out with the table's statistics, gathered by netshm_check()'s walk
+ * under the descriptor page's read lock (so it costs as much).
+ *
+ * @param table the table.
+ * @param[in,out] out the statistics; out->struct_size must be set first.
+ * @retval NETSHM_OK       success.
+ * @retval NETSHM_EINVAL   NULL argument, or struct_size smaller than 8.
+ * @retval NETSHM_ECORRUPT netshm_check() would report a problem; the message
+ *                         is the first one's.
+ * @retval NETSHM_EDEADLK  the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED  the descriptor was closed.
+ * @retval NETSHM_EFORKED  the table was inherited across fork.
+ * @retval NETSHM_ESYS     an OS error (fcntl, fstat, mmap).
+ * @retval NETSHM_ENOMEM   out of memory.
+ * @threads Any thread; allowed from callbacks.
+ */
+NETSHM_API int netshm_stat(netshm_table *table, netshm_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

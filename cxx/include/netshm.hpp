@@ -259,6 +259,34 @@ struct memory_view {
     std::size_t words_per_page;
 };
 
+// What kind of damage table::check found (netshm_problem_kind).
+enum class problem_kind : int {
+    master = NETSHM_PROBLEM_MASTER,
+    descriptor = NETSHM_PROBLEM_DESCRIPTOR,
+    object_size = NETSHM_PROBLEM_OBJECT_SIZE,
+    extent = NETSHM_PROBLEM_EXTENT,
+    hash_cell = NETSHM_PROBLEM_HASH_CELL,
+    probe = NETSHM_PROBLEM_PROBE,
+    content_page = NETSHM_PROBLEM_CONTENT_PAGE,
+    follow_up = NETSHM_PROBLEM_FOLLOW_UP,
+    binding_chain = NETSHM_PROBLEM_BINDING_CHAIN,
+    free_list = NETSHM_PROBLEM_FREE_LIST,
+    page_shared = NETSHM_PROBLEM_PAGE_SHARED,
+    page_lost = NETSHM_PROBLEM_PAGE_LOST,
+    count = NETSHM_PROBLEM_COUNT,
+    tail = NETSHM_PROBLEM_TAIL
+};
+
+// One problem table::check found.
+struct problem {
+    problem_kind kind;
+    int32_t page;  // -1: the object as a whole
+    std::string message;
+};
+
+// table::stat's answer; struct_size is what the library filled.
+using stats = netshm_stats;
+
 // A table managed on an open descriptor, which must outlive it.  Move-only;
 // closed by the destructor.  A handle must not be used in a forked child.
 //
@@ -455,6 +483,28 @@ public:
         return view;
     }
 
+    // Verifies the whole table (netshm_check): the problems found, in page
+    // order; empty when the table is sound.
+    std::vector<problem> check()
+    {
+        std::vector<problem> found;
+        auto collect = [&found](const netshm_problem &p) {
+            found.push_back({static_cast<problem_kind>(p.kind), p.page, p.message});
+        };
+        detail::callback_context<decltype(collect)> ctx{collect};
+        detail::finish(netshm_check(live(), &problem_trampoline<decltype(collect)>, &ctx), ctx);
+        return found;
+    }
+
+    // The table's statistics; throws corrupt_file when check() would find a problem.
+    stats stat()
+    {
+        stats s{};
+        s.struct_size = sizeof s;
+        detail::check(netshm_stat(live(), &s));
+        return s;
+    }
+
 private:
     // Values up to this many words are found without a heap allocation besides
     // the result's own.
@@ -551,6 +601,12 @@ private:
     {
         auto &c = *static_cast<detail::callback_context<F> *>(ctx);
         return detail::guard(c, [&] { c.fn(key); return NETSHM_OK; });
+    }
+    template <class F>
+    static int problem_trampoline(const netshm_problem *p, void *ctx)
+    {
+        auto &c = *static_cast<detail::callback_context<F> *>(ctx);
+        return detail::guard(c, [&] { c.fn(*p); return NETSHM_OK; });
     }
     template <class F, class Word>
     static int block_trampoline(Word *frag, std::size_t len, void *ctx)

@@ -9,6 +9,7 @@
 #include "shm/mapping.hpp"
 #include "shm/shm_object.hpp"
 #include "table/header.hpp"
+#include "table/integrity.hpp"
 #include "util/function_ref.hpp"
 
 #include <cstddef>
@@ -59,6 +60,12 @@ public:
     bool in_group() const noexcept { return generation_ == fork_generation() && locks_.group_depth() > 0; }
 
     void dump(int fd);
+
+    // Verifies the whole object under the descriptor page's read lock,
+    // re-reading everything (nothing of what manage or earlier calls cached).
+    integrity_report check();
+    // check()'s statistics; errc::corrupt naming the first problem if any.
+    table_stats stat();
 
     struct memory_view {
         std::int32_t *base;

@@ -107,12 +107,57 @@ static void test_invalid_arguments(void)
     EXPECT(netshm_descr_type(NULL) == 0);
 }
 
+static int count_problem(const netshm_problem *problem, void *ctx)
+{
+    int *seen = ctx;
+    if (problem->kind == NETSHM_PROBLEM_COUNT && problem->page == 1 && strncmp(problem->message, "page 1:", 7) == 0)
+        ++*seen;
+    return 0;
+}
+
+static void test_check_and_stat(void)
+{
+    netshm_descr *descr = NULL;
+    netshm_table *table = NULL;
+    netshm_stats stats;
+    int32_t value[3] = {1, 2, 3};
+    int32_t *base = NULL;
+    size_t pages = 0, words_per_page = 0;
+    int seen = 0;
+
+    EXPECT(netshm_create_unique(NETSHM_TYPE_POSIX, "/netshm-c-check-XXXXXX", 0600, &descr) == NETSHM_OK);
+    if (descr == NULL)
+        return;
+    EXPECT(netshm_manage(descr, NETSHM_RECORD_LOCKING, 0, -1, &table) == NETSHM_OK);
+    if (table != NULL) {
+        EXPECT(netshm_add(table, 7, value, 3) == NETSHM_OK);
+        EXPECT(netshm_check(table, count_problem, &seen) == 0);
+        memset(&stats, 0, sizeof stats);
+        stats.struct_size = sizeof stats;
+        EXPECT(netshm_stat(table, &stats) == NETSHM_OK);
+        EXPECT(stats.struct_size == sizeof stats && stats.pagesize == 256 && stats.bindings == 1 &&
+               stats.distinct_keys == 1 && stats.value_bytes == 12 && stats.longest_probe == 1);
+
+        /* one binding more in the descriptor's count than in the table */
+        EXPECT(netshm_memory(table, &base, &pages, &words_per_page) == NETSHM_OK);
+        if (base != NULL)
+            base[words_per_page + 4] = 2;
+        EXPECT(netshm_check(table, count_problem, &seen) == 1);
+        EXPECT(seen == 1);
+        EXPECT(netshm_stat(table, &stats) == NETSHM_ECORRUPT);
+        EXPECT(netshm_table_close(table) == NETSHM_OK);
+    }
+    EXPECT(netshm_unlink(NETSHM_TYPE_POSIX, netshm_name(descr)) == NETSHM_OK);
+    EXPECT(netshm_close(descr) == NETSHM_OK);
+}
+
 int main(void)
 {
     test_codes_and_version();
     test_posix_object();
     test_file_object();
     test_invalid_arguments();
+    test_check_and_stat();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return EXIT_FAILURE;

@@ -986,3 +986,37 @@ TEST_CASE("table: dump and memory", "[table][cxx]")
 
     CHECK_THROWS_AS(t.dump(-1), netshm::error);
 }
+
+static_assert(static_cast<int>(netshm::problem_kind::master) == NETSHM_PROBLEM_MASTER);
+static_assert(static_cast<int>(netshm::problem_kind::tail) == NETSHM_PROBLEM_TAIL);
+
+TEST_CASE("table: check and stat", "[table][cxx]")
+{
+    scratch_table s;
+    netshm::table t = s.manage();
+    t.add(1, make_value(1, 0, 100));
+    t.add(1, make_value(1, 1, 3));
+    CHECK(t.check().empty());
+    const netshm::stats st = t.stat();
+    CHECK(st.struct_size == sizeof(netshm::stats));
+    CHECK(st.pagesize == small_pages);
+    CHECK(st.bindings == 2);
+    CHECK(st.distinct_keys == 1);
+    CHECK(st.content_pages == fragment_lengths(100).size() + 1);
+    CHECK(st.value_bytes == 4 * 103);
+    CHECK(st.longest_probe == 1);
+
+    // The descriptor page's binding count, made wrong.
+    netshm::memory_view mem = t.memory();
+    mem.words[mem.words_per_page + 4] = 5;
+    const std::vector<netshm::problem> problems = t.check();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].kind == netshm::problem_kind::count);
+    CHECK(problems[0].page == 1);
+    CHECK(problems[0].message == "page 1: binding count 5, but the hash table leads to 2 bindings");
+    CHECK_THROWS_AS(t.stat(), netshm::corrupt_file);
+
+    netshm::table closed;
+    CHECK_THROWS_AS(closed.check(), netshm::error);
+    CHECK_THROWS_AS(closed.stat(), netshm::error);
+}

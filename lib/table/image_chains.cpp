@@ -1,0 +1,161 @@
+// The integrity check's walk over the pages the descriptor and the hash cells
+// lead to: the free list, then each cell's chain of bindings and each value's
+// follow-up pages.  Every page reached is claimed for one owner, so every
+// loop ends within the table's page count.
+#include "table/image_walk.hpp"
+
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+std::uint32_t hex(std::int32_t word) { return static_cast<std::uint32_t>(word); }
+
+const char *kind_of_magic(std::int32_t magic)
+{
+    return magic == content_magic    ? "a first content page's"
+           : magic == followup_magic ? "a follow-up page's"
+           : magic == free_magic     ? "a free page's"
+                                     : nullptr;
+}
+
+const image_walk::page_kind free_page{page_role::free, free_magic, problem_kind::free_list, "free page"};
+const image_walk::page_kind first_page{page_role::first_page, content_magic, problem_kind::content_page,
+                                       "first content page"};
+const image_walk::page_kind follow_up_page{page_role::follow_up, followup_magic, problem_kind::follow_up,
+                                           "follow-up page"};
+
+} // namespace
+
+// A pointer to a page that holds the magic of another kind of page is the
+// pointer's fault, reported at the page holding the pointer, and the page is
+// left to its real owner.  A page with a magic of no kind is itself damaged:
+// reported at that page, which is claimed and walked on.
+bool image_walk::enter(const link &from, std::int32_t page, const page_kind &kind, std::int32_t tag)
+{
+    if (!owners_->is_data_page(page)) {
+        report(from.kind, from.referrer, fmt::format("{}, {}", from.text, owners_->describe(page)));
+        return false;
+    }
+    page_role role = owners_->role(page);
+    if (role == kind.role && owners_->tag(page) == tag) {
+        report(from.kind, from.referrer, from.text + ", already in this chain: a cycle");
+        return false;
+    }
+    std::int32_t magic = load(page, 0);
+    if (const char *other = kind_of_magic(magic); magic != kind.magic && other != nullptr) {
+        report(from.kind, from.referrer, fmt::format("{}, which holds {} magic {:#010x}", from.text, other, hex(magic)));
+        return false;
+    }
+    if (role != page_role::none) {
+        report(problem_kind::page_shared, page,
+               fmt::format("page {}: reached from page {} as a {}, but it is already {}", page, from.referrer,
+                           kind.name, owners_->describe(page)));
+        return false;
+    }
+    owners_->claim(page, kind.role, tag);
+    if (magic != kind.magic)
+        report(kind.damaged, page,
+               fmt::format("page {}: bad {} magic {:#010x}, expected {:#010x}", page, kind.name, hex(magic),
+                           hex(kind.magic)));
+    return true;
+}
+
+void image_walk::walk_free_list()
+{
+    const std::int32_t d = descriptor_page_;
+    link from{problem_kind::free_list, d, {}};
+    for (std::int32_t page = free_head_; page != 0; page = load(page, free_next)) {
+        from.text = from.referrer == d ? fmt::format("page {}: the free list starts at page {}", d, page)
+                                       : fmt::format("page {}: the next free page is page {}", from.referrer, page);
+        if (!enter(from, page, free_page, 0))
+            return;
+        ++free_pages_found_;
+        from.referrer = page;
+    }
+}
+
+void image_walk::walk_hash_table()
+{
+    cells_.reserve(static_cast<std::size_t>(hash_size_));
+    std::int64_t index = 0;
+    for (auto [first, pages] : extents_) {
+        for (std::int32_t page = first; page < first + pages; ++page) {
+            for (int c = 0; c < cells_per_page_; ++c, ++index) {
+                int word = hash_page_header + cell_words * c;
+                std::int32_t key = load(page, word + cell_key);
+                std::int32_t ptr = load(page, word + cell_ptr);
+                std::int32_t spare_key = load(page, word + cell_spare_key);
+                std::int32_t spare_ptr = load(page, word + cell_spare_ptr);
+                cells_.push_back({key, ptr});
+                if (spare_key != 0 || spare_ptr != 0)
+                    report(problem_kind::hash_cell, page,
+                           fmt::format("page {}: cell {} has spare words {} {}, which are 0 except during a resize",
+                                       page, index, spare_key, spare_ptr));
+                if (ptr == ptr_never_used)
+                    continue;
+                ++cells_in_use_;
+                if (ptr == ptr_unbound)
+                    continue;
+                bound_cells_.push_back(index);
+                walk_bindings(static_cast<std::int32_t>(index), page, key, ptr);
+            }
+        }
+    }
+}
+
+void image_walk::walk_bindings(std::int32_t cell, std::int32_t hash_page, std::int32_t key, std::int32_t first)
+{
+    link from{problem_kind::hash_cell, hash_page,
+              fmt::format("page {}: cell {} (key {}) points to page {}", hash_page, cell, key, first)};
+    for (std::int32_t page = first; page != 0;) {
+        if (!enter(from, page, first_page, cell))
+            return;
+        ++bindings_found_;
+        ++stats_.content_pages;
+        walk_value(page, key);
+        std::int32_t older = load(page, c_older_binding);
+        from = {problem_kind::binding_chain, page,
+                fmt::format("page {}: the older binding of key {} is page {}", page, key, older)};
+        page = older;
+    }
+}
+
+void image_walk::walk_value(std::int32_t first, std::int32_t key)
+{
+    if (std::int32_t stored = load(first, c_key); stored != key)
+        report(problem_kind::content_page, first,
+               fmt::format("page {}: first page of a binding of key {} holds key {}", first, key, stored));
+    if (std::int32_t offset = load(first, c_value_offset); offset != 0)
+        report(problem_kind::content_page, first, fmt::format("page {}: value offset {} is not 0", first, offset));
+    std::int32_t length = load(first, c_value_length);
+    if (length < 0)
+        report(problem_kind::content_page, first, fmt::format("page {}: value length {} is negative", first, length));
+    else
+        stats_.value_bytes += 4 * static_cast<std::uint64_t>(length);
+
+    std::int64_t pages = 1;
+    link from{problem_kind::follow_up, first, {}};
+    for (std::int32_t page = load(first, c_next_page); page != 0; page = load(page, f_next_page), ++pages) {
+        from.text = fmt::format("page {}: the next page of the value is page {}", from.referrer, page);
+        if (!enter(from, page, follow_up_page, first))
+            return;
+        ++stats_.content_pages;
+        if (std::int32_t stored = load(page, f_key); stored != key)
+            report(problem_kind::follow_up, page,
+                   fmt::format("page {}: follow-up page of key {} holds key {}", page, key, stored));
+        if (std::int32_t sequence = load(page, f_sequence); sequence != pages)
+            report(problem_kind::follow_up, page,
+                   fmt::format("page {}: follow-up page has sequence number {}, expected {}", page, sequence, pages));
+        from.referrer = page;
+    }
+    if (std::int64_t needed = pages_for_value(length, words_per_page_); length >= 0 && pages != needed)
+        report(problem_kind::content_page, first,
+               fmt::format("page {}: value length {} needs {} pages, but its chain has {}", first, length, needed,
+                           pages));
+}
+
+} // namespace netshm::core
