@@ -1,4 +1,5 @@
-/*
+/**
+ * @file netshm.h
  * netshm — hash tables in shared memory, compatible with OCamlnet's Netshm.
  *
  * int32 keys bound to int32 arrays, several bindings per key (the newest hides
@@ -16,6 +17,8 @@
  *    value stops the operation, every lock it took is released, and that value is
  *    returned unchanged.  The library's own codes are -1..-99, so callers can pass
  *    their own errors through with values below -99.
+ *  - Threads: every function may be called from any thread, and handles may be
+ *    shared between threads; each function's "Threads" note says more.
  *
  * Caveats (see doc/guide.md):
  *  - fork: a handle must not be used in a child process; open a new descriptor
@@ -47,10 +50,13 @@
 extern "C" {
 #endif
 
-/** Compile-time version of the header; netshm_version() gives the library's. */
+/** Major version of the header; netshm_version() gives the library's. */
 #define NETSHM_VERSION_MAJOR 0
+/** Minor version of the header. */
 #define NETSHM_VERSION_MINOR 1
+/** Patch version of the header. */
 #define NETSHM_VERSION_PATCH 0
+/** The header's version as "MAJOR.MINOR.PATCH". */
 #define NETSHM_VERSION_STRING "0.1.0"
 
 /** An open shared-memory object (OCamlnet's shm_descr). */
@@ -92,36 +98,54 @@ typedef enum netshm_result {
 } netshm_result;
 
 /**
- * Static English text for a result code ("unknown error" for other values).
- * Never NULL; safe from any thread and from FFI.
+ * Static English text for a result code.
+ * @param rc a result code.
+ * @return the text ("unknown error" for a value that is not a code); never NULL,
+ *         static: not to be freed.
+ * @threads Any thread; safe from FFI.
  */
 NETSHM_API const char *netshm_strerror(int rc);
 
 /**
  * Detail of the calling thread's last failure, e.g.
- * "open /tmp/t: Permission denied".  Never NULL; only meaningful right after a
- * function failed.  The text stays valid until the thread's next netshm call.
+ * "open /tmp/t: Permission denied".
+ * @return the text; never NULL, only meaningful right after a function failed.
+ *         Owned by the library: it stays valid until the thread's next netshm
+ *         call.
+ * @threads Thread-local: each thread sees its own last failure.
  */
 NETSHM_API const char *netshm_last_error(void);
 
 /**
- * The errno of the calling thread's last failure reported by an OS call (a
- * NETSHM_ESYS, or e.g. NETSHM_ENOTFOUND from ENOENT), 0 if the last failure was
- * not an OS error.  errno itself is also set to it.
+ * The OS error of the calling thread's last failure.
+ * @return the errno of the failed OS call (a NETSHM_ESYS, or e.g. a
+ *         NETSHM_ENOTFOUND from ENOENT); 0 if the last failure was not an OS
+ *         error.  errno itself is also set to it when the failure happens.
+ * @threads Thread-local, as netshm_last_error().
  */
 NETSHM_API int netshm_last_errno(void);
 
-/** The library's version, "MAJOR.MINOR.PATCH", for dlopen users. */
+/**
+ * The library's version, for dlopen users to check what they loaded.
+ * @return "MAJOR.MINOR.PATCH"; static, never NULL.
+ * @threads Any thread.
+ */
 NETSHM_API const char *netshm_version(void);
 
 /* ---------------------------------------------------------------- objects */
 
-/** Bit (1u << type) set for each netshm_type this system supports. */
+/**
+ * The object types this system supports.
+ * @return bit (1u << type) set for each supported netshm_type.
+ * @threads Any thread.
+ */
 NETSHM_API unsigned netshm_supported_types(void);
 
 /**
- * The best locking method other than NETSHM_NO_LOCKING for a type of object:
- * NETSHM_RECORD_LOCKING.
+ * The best locking method other than NETSHM_NO_LOCKING for a type of object.
+ * @param type an object type.
+ * @return NETSHM_RECORD_LOCKING.
+ * @threads Any thread.
  */
 NETSHM_API netshm_locking netshm_best_locking_method(netshm_type type);
 
@@ -130,16 +154,21 @@ NETSHM_API netshm_locking netshm_best_locking_method(netshm_type type);
  *
  * @param type    NETSHM_TYPE_FILE or NETSHM_TYPE_POSIX.
  * @param name    a file path, or for POSIX a name of the form "/name": a leading
- *                '/' and no other, at most NAME_MAX bytes.
+ *                '/' and no other, at most NAME_MAX bytes.  Copied.
  * @param oflags  O_RDONLY or O_RDWR, optionally with O_CREAT, O_EXCL, O_TRUNC.
  *                Other flags (O_WRONLY included) give NETSHM_EINVAL, except
  *                O_CLOEXEC: the descriptor is always opened O_CLOEXEC.
  * @param mode    permission bits for a new object (at most 07777).
- * @param[out] out the new handle, released with netshm_close().
- * @return NETSHM_OK; NETSHM_EINVAL (NULL argument, bad type, name, flags or
- *         mode); NETSHM_ENOTFOUND (no such object and no O_CREAT); NETSHM_EEXIST
- *         (O_CREAT|O_EXCL and it exists); NETSHM_ESYS (other OS errors, e.g.
- *         EACCES); NETSHM_ENOTSUP (type not supported); NETSHM_ENOMEM.
+ * @param[out] out the new handle, the caller's: released with netshm_close().
+ *                Set to NULL on failure.
+ * @retval NETSHM_OK        success.
+ * @retval NETSHM_EINVAL    NULL argument, bad type, name, flags or mode.
+ * @retval NETSHM_ENOTFOUND no such object and no O_CREAT.
+ * @retval NETSHM_EEXIST    O_CREAT|O_EXCL and the object exists.
+ * @retval NETSHM_ESYS      another OS error, e.g. EACCES (see netshm_last_errno()).
+ * @retval NETSHM_ENOTSUP   the type is not supported here.
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_open(netshm_type type, const char *name, int oflags, unsigned mode,
                            netshm_descr **out);
@@ -148,9 +177,21 @@ NETSHM_API int netshm_open(netshm_type type, const char *name, int oflags, unsig
  * Creates a new object under a unique name derived from a template: every 'X'
  * of the name is replaced by a random character of [0-9A-Z], and the object is
  * created O_RDWR|O_CREAT|O_EXCL, retrying with new characters (at most 1000
- * attempts) while the name exists.
+ * attempts) while the name exists.  netshm_name() tells the name chosen.
  *
- * @return as netshm_open(); NETSHM_EEXIST when no free name was found.
+ * @param type          NETSHM_TYPE_FILE or NETSHM_TYPE_POSIX.
+ * @param name_template the name with 'X' placeholders, following the rules of
+ *                      netshm_open().
+ * @param mode          permission bits (at most 07777).
+ * @param[out] out      the new handle, released with netshm_close(); NULL on
+ *                      failure.
+ * @retval NETSHM_OK      success.
+ * @retval NETSHM_EINVAL  NULL argument, bad type, template or mode.
+ * @retval NETSHM_EEXIST  no free name was found in 1000 attempts.
+ * @retval NETSHM_ESYS    an OS error, e.g. EACCES.
+ * @retval NETSHM_ENOTSUP the type is not supported here.
+ * @retval NETSHM_ENOMEM  out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_create_unique(netshm_type type, const char *name_template,
                                     unsigned mode, netshm_descr **out);
@@ -164,7 +205,17 @@ NETSHM_API int netshm_create_unique(netshm_type type, const char *name_template,
  *
  * @param shm_name  the POSIX object, "/name".
  * @param lock_file the companion file's path.
- * @return as netshm_open().
+ * @param oflags    as for netshm_open().
+ * @param mode      as for netshm_open().
+ * @param[out] out  the new handle, released with netshm_close(); NULL on failure.
+ * @retval NETSHM_OK        success.
+ * @retval NETSHM_EINVAL    NULL argument, bad name, flags or mode.
+ * @retval NETSHM_ENOTFOUND the object or the lock file is missing and no O_CREAT.
+ * @retval NETSHM_EEXIST    O_CREAT|O_EXCL and the object exists.
+ * @retval NETSHM_ESYS      another OS error.
+ * @retval NETSHM_ENOTSUP   POSIX objects are not supported here.
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_open_posix_lockfile(const char *shm_name, const char *lock_file, int oflags,
                                           unsigned mode, netshm_descr **out);
@@ -172,41 +223,86 @@ NETSHM_API int netshm_open_posix_lockfile(const char *shm_name, const char *lock
 /**
  * Removes a POSIX object and its companion lock file (OCamlnet 4.1.9's
  * unlink_shm of a `POSIX (lock_file, shm_name)` name).
- * @return NETSHM_OK; NETSHM_EINVAL; NETSHM_ENOTFOUND (either is missing; the
- *         other is removed all the same); NETSHM_ESYS.
+ * @param shm_name  the POSIX object, "/name".
+ * @param lock_file the companion file's path.
+ * @retval NETSHM_OK        both removed.
+ * @retval NETSHM_EINVAL    NULL argument or a bad name.
+ * @retval NETSHM_ENOTFOUND either is missing; the other is removed all the same.
+ * @retval NETSHM_ESYS      another OS error.
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_unlink_posix_lockfile(const char *shm_name, const char *lock_file);
 
-/** The object's name (owned by the handle; valid until netshm_close()), or NULL for a NULL handle. */
+/**
+ * The object's name.
+ * @param descr an open object, or NULL.
+ * @return the name (owned by the handle; valid until netshm_close()), or NULL
+ *         for a NULL handle.
+ * @threads Any thread.
+ */
 NETSHM_API const char *netshm_name(const netshm_descr *descr);
 
-/** The object's type, or 0 for a NULL handle. */
+/**
+ * The object's type.
+ * @param descr an open object, or NULL.
+ * @return its type, or 0 for a NULL handle.
+ * @threads Any thread.
+ */
 NETSHM_API netshm_type netshm_descr_type(const netshm_descr *descr);
 
 /**
  * Closes the object and frees the handle.  The object itself stays.  Tables
- * still managing it fail with NETSHM_ECLOSED from then on.
- * @return NETSHM_OK; NETSHM_EINVAL for NULL; NETSHM_ESYS if close(2) failed (the
- *         handle is freed anyway).
+ * still managing it fail with NETSHM_ECLOSED from then on (close them too).
+ * Record locks held by other handles of the same object stay held: the file
+ * descriptor is kept until the last user is gone.  Closing a handle twice is
+ * undefined, as with free().
+ * @param descr the handle.
+ * @retval NETSHM_OK     success.
+ * @retval NETSHM_EINVAL NULL.
+ * @retval NETSHM_ESYS   close(2) failed (the handle is freed anyway).
+ * @threads Any thread; waits while another thread of the process is inside a
+ *         group on the same object.
  */
 NETSHM_API int netshm_close(netshm_descr *descr);
 
 /**
- * Removes an object's name from the system.
- * @return NETSHM_OK; NETSHM_EINVAL (bad type or name); NETSHM_ENOTFOUND;
- *         NETSHM_ESYS.
+ * Removes an object's name from the system.  Processes that have it open keep
+ * using it.
+ * @param type NETSHM_TYPE_FILE or NETSHM_TYPE_POSIX.
+ * @param name its name, as for netshm_open().
+ * @retval NETSHM_OK        success.
+ * @retval NETSHM_EINVAL    bad type or name.
+ * @retval NETSHM_ENOTFOUND no such object.
+ * @retval NETSHM_ESYS      another OS error.
+ * @retval NETSHM_ENOTSUP   the type is not supported here.
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_unlink(netshm_type type, const char *name);
 
 /**
- * Sets the object's permission bits (at most 07777).
- * @return NETSHM_OK; NETSHM_EINVAL; NETSHM_ECLOSED; NETSHM_ESYS (e.g. EPERM).
+ * Sets the object's permission bits.
+ * @param descr an open object.
+ * @param mode  the bits, at most 07777.
+ * @retval NETSHM_OK     success.
+ * @retval NETSHM_EINVAL NULL handle or bits outside 07777.
+ * @retval NETSHM_ECLOSED the handle was closed.
+ * @retval NETSHM_ESYS   fchmod(2) failed, e.g. EPERM.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_chmod(netshm_descr *descr, unsigned mode);
 
 /**
- * Sets the object's owner and group; -1 leaves one unchanged.
- * @return NETSHM_OK; NETSHM_EINVAL; NETSHM_ECLOSED; NETSHM_ESYS (e.g. EPERM).
+ * Sets the object's owner and group.
+ * @param descr an open object.
+ * @param uid   the new owner, or -1 to leave it.
+ * @param gid   the new group, or -1 to leave it.
+ * @retval NETSHM_OK     success.
+ * @retval NETSHM_EINVAL NULL handle or an id out of range.
+ * @retval NETSHM_ECLOSED the handle was closed.
+ * @retval NETSHM_ESYS   fchown(2) failed, e.g. EPERM.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
 
@@ -217,26 +313,36 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  *
  * An empty object is initialised with a new table; a non-empty one must hold a
  * valid table.  Creating a table in an empty object and re-initialising happen
- * under the descriptor page's write lock (with NETSHM_RECORD_LOCKING).
+ * under the descriptor page's write lock (with NETSHM_RECORD_LOCKING).  A
+ * descriptor opened O_RDONLY gives a read-only table: reads work, every write
+ * returns NETSHM_EREADONLY.
  *
  * @param descr    the object; it must stay open while the table is used.
  * @param locking  NETSHM_NO_LOCKING or NETSHM_RECORD_LOCKING.
- * @param pagesize page size in bytes: at least 160 and a multiple of 4; 0 means
- *                 the existing table's own page size, or 256 for a new table.
+ * @param pagesize page size in bytes: at least 160, at most 1 MiB and a
+ *                 multiple of 4; 0 means the existing table's own page size, or
+ *                 256 for a new table.
  * @param init     < 0: keep the existing table.  >= 0: re-initialise the table
  *                 (deleting every binding), sized for about this many keys.
  *                 Re-initialising zeroes the pages past the new table and never
  *                 shrinks the object.
- * @param[out] out the table, released with netshm_table_close().
- * @return NETSHM_OK; NETSHM_EINVAL (bad argument; pagesize differs from the
- *         table's: the message names the real page size; pagesize 0 but the
- *         object is valid at two page sizes, as OCamlnet can leave it); NETSHM_ECORRUPT (not a
- *         valid table); NETSHM_EREADONLY (the object is empty or init >= 0 but it
- *         was opened O_RDONLY); NETSHM_ECLOSED; NETSHM_ESYS (e.g. ENOSPC);
- *         NETSHM_EDEADLK; NETSHM_ETOOBIG; NETSHM_ENOMEM.
- *
- * A descriptor opened O_RDONLY gives a read-only table: reads work, every write
- * returns NETSHM_EREADONLY.
+ * @param[out] out the table, the caller's: released with netshm_table_close()
+ *                 before the descriptor is closed.  NULL on failure.
+ * @retval NETSHM_OK        success.
+ * @retval NETSHM_EINVAL    NULL argument, unknown locking method, bad page size;
+ *                          pagesize differs from the table's (the message names
+ *                          the real one); pagesize 0 but the object is valid at
+ *                          two page sizes, as OCamlnet can leave it.
+ * @retval NETSHM_ECORRUPT  the object does not hold a valid table.
+ * @retval NETSHM_EREADONLY the object is empty, or init >= 0, but it was opened
+ *                          O_RDONLY.
+ * @retval NETSHM_ETOOBIG   init needs a hash table beyond the format's limits.
+ * @retval NETSHM_ECLOSED   the descriptor was closed.
+ * @retval NETSHM_EFORKED   the descriptor was inherited across fork.
+ * @retval NETSHM_EDEADLK   the kernel reported a lock deadlock.
+ * @retval NETSHM_ESYS      an OS error, e.g. ENOSPC while creating the table.
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsigned pagesize,
                              long long init, netshm_table **out);
@@ -244,87 +350,231 @@ NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsign
 /**
  * Unmaps the table and frees the handle; the descriptor stays open.  A table
  * inherited across fork may be closed in the child (nothing is unlocked there).
- * @return NETSHM_OK; NETSHM_EINVAL for NULL or inside a group (end it first).
+ * @param table the table.
+ * @retval NETSHM_OK     success.
+ * @retval NETSHM_EINVAL NULL, or the table is inside a group (end it first).
+ * @threads Any thread.
  */
 NETSHM_API int netshm_table_close(netshm_table *table);
 
 /**
  * Runs fn(table, ctx) as a group: the locks of the operations inside are kept
  * until the group ends, so no other process interferes with the sequence (no
- * rollback: this is not a transaction).  Groups nest.  Returns what fn returned
- * (a negative value passes through), or an error from ending the group.
+ * rollback: this is not a transaction).  Groups nest.  The body may modify the
+ * table freely.  A NETSHM_EDEADLK inside leaves the locks taken so far held
+ * until the group ends; end it and retry.
+ * @param table the table.
+ * @param fn    the body; its answer is returned.
+ * @param ctx   passed to fn.
+ * @return what fn returned (a negative value passes through); or
+ * @retval NETSHM_EINVAL  NULL argument, or ending the group failed (see
+ *                        netshm_group_end()).
+ * @retval NETSHM_ECLOSED the descriptor was closed.
+ * @retval NETSHM_EFORKED the table was inherited across fork.
+ * @retval NETSHM_ESYS    releasing the locks at the end failed.
+ * @retval NETSHM_ENOMEM  out of memory.
+ * @threads Any thread; other threads of the process wait while the group runs.
  */
 NETSHM_API int netshm_group(netshm_table *table, int (*fn)(netshm_table *table, void *ctx),
                             void *ctx);
+
 /**
- * Runs fn(table, ctx) as a write group: like netshm_group, but the descriptor
- * page's write lock is taken up front.  Read-modify-write groups
+ * Runs fn(table, ctx) as a write group: like netshm_group(), but the
+ * descriptor page's write lock is taken up front.  Read-modify-write groups
  * (find, then replace) of several processes then serialize, where plain groups
  * would fail with NETSHM_EDEADLK when two of them upgrade their read locks at
  * once.  Still compatible with OCamlnet's protocol (a stronger lock).
+ * @param table the table.
+ * @param fn    the body; its answer is returned.
+ * @param ctx   passed to fn.
+ * @return what fn returned; or the codes of netshm_group(), and
+ * @retval NETSHM_EREADONLY the table is read-only.
+ * @retval NETSHM_EDEADLK   taking the write lock would deadlock.
+ * @threads As netshm_group().
  */
 NETSHM_API int netshm_group_write(netshm_table *table, int (*fn)(netshm_table *table, void *ctx),
                                   void *ctx);
-/** Begins a write group (see netshm_group_write); end it with netshm_group_end. */
+
+/**
+ * Begins a write group (see netshm_group_write()); end it with
+ * netshm_group_end() on the same thread.
+ * @param table the table.
+ * @retval NETSHM_OK        success.
+ * @retval NETSHM_EINVAL    NULL table.
+ * @retval NETSHM_EREADONLY the table is read-only.
+ * @retval NETSHM_EDEADLK   taking the write lock would deadlock.
+ * @retval NETSHM_ECLOSED   the descriptor was closed.
+ * @retval NETSHM_EFORKED   the table was inherited across fork.
+ * @retval NETSHM_ESYS      fcntl(2) failed.
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread; the process's other threads wait until the group ends.
+ */
 NETSHM_API int netshm_group_begin_write(netshm_table *table);
-/** Begins a group (see netshm_group); pair with netshm_group_end on the same thread. */
+
+/**
+ * Begins a group (see netshm_group()); end it with netshm_group_end() on the
+ * same thread.
+ * @param table the table.
+ * @retval NETSHM_OK      success.
+ * @retval NETSHM_EINVAL  NULL table.
+ * @retval NETSHM_ECLOSED the descriptor was closed.
+ * @retval NETSHM_EFORKED the table was inherited across fork.
+ * @retval NETSHM_ENOMEM  out of memory.
+ * @threads Any thread; the process's other threads wait until the group ends.
+ */
 NETSHM_API int netshm_group_begin(netshm_table *table);
-/** Ends a group; the outermost end releases every lock the group kept. */
+
+/**
+ * Ends a group; the outermost end releases every lock the group kept.
+ * @param table the table.
+ * @retval NETSHM_OK      success.
+ * @retval NETSHM_EINVAL  NULL table, no group is open, or the group was begun
+ *                        by another thread.
+ * @retval NETSHM_EFORKED the table was inherited across fork.
+ * @retval NETSHM_ESYS    fcntl(2) failed while releasing.
+ * @threads The thread that began the group.
+ */
 NETSHM_API int netshm_group_end(netshm_table *table);
 
 /**
  * Adds a binding of key to value[0..len); older bindings of key stay, hidden.
- * value may be NULL when len is 0.
- * @return NETSHM_OK; NETSHM_EINVAL; NETSHM_ETOOBIG (len > INT32_MAX, or the table
- *         cannot grow further); NETSHM_EREADONLY; NETSHM_ESELFLOCKED (from a
- *         callback of this table); NETSHM_ECORRUPT; NETSHM_ESYS (e.g. ENOSPC);
- *         NETSHM_EDEADLK; NETSHM_ECLOSED; NETSHM_ENOMEM.
+ * The table grows (the object too) when it needs room.
+ * @param table the table.
+ * @param key   the key.
+ * @param value the words, copied; may be NULL when len is 0.
+ * @param len   the number of words.
+ * @retval NETSHM_OK          success.
+ * @retval NETSHM_EINVAL      NULL table, or value NULL with len > 0.
+ * @retval NETSHM_ETOOBIG     len > INT32_MAX, or the table cannot grow further
+ *                            (2^31-1 pages or 16 hash extents).
+ * @retval NETSHM_EREADONLY   the table is read-only.
+ * @retval NETSHM_ESELFLOCKED called from a callback of this table.
+ * @retval NETSHM_ECORRUPT    the table is corrupt (nothing was written).
+ * @retval NETSHM_ESYS        an OS error, e.g. ENOSPC while growing.
+ * @retval NETSHM_EDEADLK     the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED     the descriptor was closed.
+ * @retval NETSHM_EFORKED     the table was inherited across fork.
+ * @retval NETSHM_ENOMEM      out of memory.
+ * @threads Any thread (the table's operations are serialized per process).
  */
 NETSHM_API int netshm_add(netshm_table *table, int32_t key, const int32_t *value, size_t len);
 
 /**
- * Replaces the newest binding of key (adds one if key is unbound).  Space for the
- * new value is reserved first: on failure the old binding is still there.
- * @return as netshm_add().
+ * Replaces the newest binding of key (adds one if key is unbound).  Space for
+ * the new value is reserved first: on failure the old binding is still there.
+ * @param table the table.
+ * @param key   the key.
+ * @param value the words, copied; may be NULL when len is 0.
+ * @param len   the number of words.
+ * @return the codes of netshm_add().
+ * @threads Any thread.
  */
 NETSHM_API int netshm_replace(netshm_table *table, int32_t key, const int32_t *value, size_t len);
 
 /**
  * Removes the newest binding of key, making the previous one visible.  Removing
- * an unbound key does nothing and succeeds.
- * @return NETSHM_OK; NETSHM_EREADONLY; NETSHM_ESELFLOCKED; NETSHM_ECORRUPT;
- *         NETSHM_EDEADLK; NETSHM_ECLOSED; NETSHM_ESYS.
+ * an unbound key does nothing and succeeds.  Freed pages go to the table's free
+ * list; the object never shrinks.
+ * @param table the table.
+ * @param key   the key.
+ * @retval NETSHM_OK          success.
+ * @retval NETSHM_EINVAL      NULL table.
+ * @retval NETSHM_EREADONLY   the table is read-only.
+ * @retval NETSHM_ESELFLOCKED called from a callback of this table.
+ * @retval NETSHM_ECORRUPT    the table is corrupt.
+ * @retval NETSHM_EDEADLK     the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED     the descriptor was closed.
+ * @retval NETSHM_EFORKED     the table was inherited across fork.
+ * @retval NETSHM_ESYS        an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM      out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_remove(netshm_table *table, int32_t key);
 
-/** 1 if key is bound, 0 if not, or a negative error (NETSHM_ECORRUPT, ...). */
+/**
+ * Whether key is bound.
+ * @param table the table.
+ * @param key   the key.
+ * @return 1 if key is bound, 0 if not; or
+ * @retval NETSHM_EINVAL   NULL table.
+ * @retval NETSHM_ECORRUPT the table is corrupt.
+ * @retval NETSHM_EDEADLK  the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED  the descriptor was closed.
+ * @retval NETSHM_EFORKED  the table was inherited across fork.
+ * @retval NETSHM_ESYS     an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM   out of memory.
+ * @threads Any thread; allowed from callbacks.
+ */
 NETSHM_API int netshm_mem(netshm_table *table, int32_t key);
 
 /**
  * Copies the newest binding of key into memory allocated by the library.
- * @param[out] value the value (non-NULL even when empty), freed with netshm_free().
- * @param[out] len   its length in words.
- * @return NETSHM_OK; NETSHM_ENOTFOUND; NETSHM_ECORRUPT; NETSHM_ENOMEM; ...
+ * @param table the table.
+ * @param key   the key.
+ * @param[out] value the value (non-NULL even when empty), the caller's: freed
+ *                   with netshm_free().  NULL on failure.
+ * @param[out] len   its length in words; 0 on failure.
+ * @retval NETSHM_OK        success.
+ * @retval NETSHM_ENOTFOUND key is unbound.
+ * @retval NETSHM_EINVAL    NULL argument.
+ * @retval NETSHM_ECORRUPT  the table is corrupt.
+ * @retval NETSHM_EDEADLK   the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED   the descriptor was closed.
+ * @retval NETSHM_EFORKED   the table was inherited across fork.
+ * @retval NETSHM_ESYS      an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread; allowed from callbacks.
  */
 NETSHM_API int netshm_find(netshm_table *table, int32_t key, int32_t **value, size_t *len);
 
 /**
- * Copies the newest binding of key into buf[0..cap).
+ * Copies the newest binding of key into the caller's buffer.
+ * @param table the table.
+ * @param key   the key.
+ * @param buf   the buffer; may be NULL when cap is 0.
+ * @param cap   its capacity in words.
  * @param[out] len the value's length.  When cap is too small nothing is copied,
  *                 NETSHM_ETOOBIG is returned and *len is the length needed.
- * @return NETSHM_OK; NETSHM_ENOTFOUND; NETSHM_ETOOBIG; NETSHM_ECORRUPT; ...
+ * @retval NETSHM_OK        success.
+ * @retval NETSHM_ENOTFOUND key is unbound (*len = 0).
+ * @retval NETSHM_ETOOBIG   the buffer is too small.
+ * @retval NETSHM_EINVAL    NULL table or len, or buf NULL with cap > 0.
+ * @retval NETSHM_ECORRUPT  the table is corrupt.
+ * @retval NETSHM_EDEADLK   the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED   the descriptor was closed.
+ * @retval NETSHM_EFORKED   the table was inherited across fork.
+ * @retval NETSHM_ESYS      an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread; allowed from callbacks.
  */
 NETSHM_API int netshm_find_into(netshm_table *table, int32_t key, int32_t *buf, size_t cap,
                                 size_t *len);
 
-/** Frees memory returned by the library (netshm_find).  NULL is ignored. */
+/**
+ * Frees memory returned by the library (netshm_find()).
+ * @param memory the memory, or NULL (ignored).
+ * @threads Any thread.
+ */
 NETSHM_API void netshm_free(void *memory);
 
 /**
- * Calls fn for every binding of key, newest first, with the value copied out
- * (the pointer is valid during the call only).  The table is read-locked while
- * fn runs: modifying it from fn gives NETSHM_ESELFLOCKED; reading is allowed.
- * @return NETSHM_OK (also when key is unbound); fn's negative value; an error.
+ * Calls fn for every binding of key, newest first, with the value copied out.
+ * The table is read-locked while fn runs: modifying it from fn gives
+ * NETSHM_ESELFLOCKED; reading is allowed.
+ * @param table the table.
+ * @param key   the key.
+ * @param fn    called with the value (valid during the call only) and its
+ *              length; answers 0 to go on, or a negative value to stop.
+ * @param ctx   passed to fn.
+ * @return NETSHM_OK (also when key is unbound); fn's negative answer; or
+ * @retval NETSHM_EINVAL   NULL argument, or fn answered a positive value.
+ * @retval NETSHM_ECORRUPT the table is corrupt.
+ * @retval NETSHM_EDEADLK  the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED  the descriptor was closed.
+ * @retval NETSHM_EFORKED  the table was inherited across fork.
+ * @retval NETSHM_ESYS     an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM   out of memory.
+ * @threads Any thread; fn runs on the calling thread.
  */
 NETSHM_API int netshm_find_all(netshm_table *table, int32_t key,
                                int (*fn)(const int32_t *value, size_t len, void *ctx), void *ctx);
@@ -332,15 +582,42 @@ NETSHM_API int netshm_find_all(netshm_table *table, int32_t key,
 /**
  * Calls fn once for every binding of the table, a key's bindings newest first;
  * the order of keys is unspecified.  Locked as netshm_find_all().
+ * @param table the table.
+ * @param fn    called with the key, the value (valid during the call only) and
+ *              its length; answers 0 to go on, or a negative value to stop.
+ * @param ctx   passed to fn.
+ * @return the codes of netshm_find_all().
+ * @threads Any thread; fn runs on the calling thread.
  */
 NETSHM_API int netshm_iter(netshm_table *table,
                            int (*fn)(int32_t key, const int32_t *value, size_t len, void *ctx),
                            void *ctx);
 
-/** Calls fn once for every bound key.  Locked as netshm_find_all(). */
+/**
+ * Calls fn once for every bound key.  Locked as netshm_find_all().
+ * @param table the table.
+ * @param fn    called with the key; answers 0 to go on, or a negative value to
+ *              stop.
+ * @param ctx   passed to fn.
+ * @return the codes of netshm_find_all().
+ * @threads Any thread; fn runs on the calling thread.
+ */
 NETSHM_API int netshm_iter_keys(netshm_table *table, int (*fn)(int32_t key, void *ctx), void *ctx);
 
-/** The number of bindings (several bindings of one key count several times). */
+/**
+ * The number of bindings (several bindings of one key count several times).
+ * @param table the table.
+ * @param[out] out the number.
+ * @retval NETSHM_OK       success.
+ * @retval NETSHM_EINVAL   NULL argument.
+ * @retval NETSHM_ECORRUPT the table is corrupt.
+ * @retval NETSHM_EDEADLK  the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED  the descriptor was closed.
+ * @retval NETSHM_EFORKED  the table was inherited across fork.
+ * @retval NETSHM_ESYS     an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM   out of memory.
+ * @threads Any thread; allowed from callbacks.
+ */
 NETSHM_API int netshm_length(netshm_table *table, size_t *out);
 
 /** Answers of block callbacks. */
@@ -351,36 +628,90 @@ enum {
     NETSHM_REMOVE_BINDING = 3  /**< write_blocks: remove this binding when it ends */
 };
 /** Operations announced to netshm_write_blocks. */
-enum { NETSHM_OP_REMOVE_BINDING = 1u };
+enum {
+    NETSHM_OP_REMOVE_BINDING = 1u /**< the callback may answer NETSHM_REMOVE_BINDING */
+};
 
 /**
  * Visits the bindings of key block by block, newest binding first: fn(frag, len)
  * for each fragment of a binding's value, then fn(NULL, 0) at its end.  An empty
  * value is one zero-length fragment with a non-NULL pointer.  Fragments point
- * into the shared memory and are only read-locked: do not write through them.
- * fn answers NETSHM_CONTINUE, NETSHM_NEXT, NETSHM_BREAK or a negative value.
+ * into the shared memory and are only read-locked: do not write through them;
+ * they stay valid until fn returns.
+ * @param table the table.
+ * @param key   the key.
+ * @param fn    answers NETSHM_CONTINUE, NETSHM_NEXT, NETSHM_BREAK or a negative
+ *              value (stop; returned).  Modifying the table from fn gives
+ *              NETSHM_ESELFLOCKED.
+ * @param ctx   passed to fn.
+ * @return NETSHM_OK (also when key is unbound); fn's negative answer; or
+ * @retval NETSHM_EINVAL   NULL argument, or fn answered another value.
+ * @retval NETSHM_ECORRUPT the table is corrupt.
+ * @retval NETSHM_EDEADLK  the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED  the descriptor was closed.
+ * @retval NETSHM_EFORKED  the table was inherited across fork.
+ * @retval NETSHM_ESYS     an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM   out of memory.
+ * @threads Any thread; fn runs on the calling thread.
  */
 NETSHM_API int netshm_find_blocks(netshm_table *table, int32_t key,
                                   int (*fn)(const int32_t *frag, size_t len, void *ctx),
                                   void *ctx);
 
 /**
- * Like netshm_find_blocks with writable, write-locked fragments.  fn may also
- * answer NETSHM_REMOVE_BINDING if ops contains NETSHM_OP_REMOVE_BINDING (else
- * NETSHM_EINVAL).  The last non-CONTINUE answer in a binding's sequence decides:
- * once fn answered REMOVE_BINDING, the binding is removed when it ends (normally,
- * by NEXT or by BREAK); a negative answer later in the same binding cancels that
- * binding's removal (earlier bindings' removals stay).
+ * Like netshm_find_blocks() with writable, write-locked fragments.  fn may also
+ * answer NETSHM_REMOVE_BINDING if ops contains NETSHM_OP_REMOVE_BINDING.  Once
+ * fn answered REMOVE_BINDING for a binding, the binding is removed when it ends
+ * (normally, by NEXT or by BREAK); a negative answer later in the same binding
+ * cancels that binding's removal (earlier bindings' removals stay).
+ * @param table the table.
+ * @param ops   0 or NETSHM_OP_REMOVE_BINDING.
+ * @param key   the key.
+ * @param fn    the callback, as for netshm_find_blocks(); it may write the
+ *              fragment's words.
+ * @param ctx   passed to fn.
+ * @return the codes of netshm_find_blocks(), and
+ * @retval NETSHM_EINVAL      unknown ops, or REMOVE_BINDING answered without
+ *                            being announced.
+ * @retval NETSHM_EREADONLY   the table is read-only.
+ * @retval NETSHM_ESELFLOCKED called from a callback of this table.
+ * @threads Any thread; fn runs on the calling thread.
  */
 NETSHM_API int netshm_write_blocks(netshm_table *table, unsigned ops, int32_t key,
                                    int (*fn)(int32_t *frag, size_t len, void *ctx), void *ctx);
 
-/** Writes every binding to fd as Netshm.dump prints it. */
+/**
+ * Writes every binding to a file descriptor as Netshm.dump prints it.
+ * @param table the table.
+ * @param fd    an open file descriptor (not closed).
+ * @retval NETSHM_OK       success.
+ * @retval NETSHM_EINVAL   NULL table.
+ * @retval NETSHM_ESYS     write(2) failed (e.g. EBADF, EPIPE), or fcntl, mmap.
+ * @retval NETSHM_ECORRUPT the table is corrupt.
+ * @retval NETSHM_EDEADLK  the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED  the descriptor was closed.
+ * @retval NETSHM_EFORKED  the table was inherited across fork.
+ * @retval NETSHM_ENOMEM   out of memory.
+ * @threads Any thread.
+ */
 NETSHM_API int netshm_dump(netshm_table *table, int fd);
 
 /**
- * The mapped object: *base points at page 0, *pages pages of *words_per_page
- * words each.  Valid until the next call on this table (which may remap).
+ * The mapped object, for inspection: no lock is held once this returns.
+ * @param table the table.
+ * @param[out] base           page 0 of the mapping; owned by the table, valid
+ *                            until the next call on this table (which may remap).
+ * @param[out] pages          the number of pages mapped.
+ * @param[out] words_per_page int32 words per page.
+ * @retval NETSHM_OK       success.
+ * @retval NETSHM_EINVAL   NULL argument.
+ * @retval NETSHM_ECORRUPT the table is corrupt.
+ * @retval NETSHM_EDEADLK  the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED  the descriptor was closed.
+ * @retval NETSHM_EFORKED  the table was inherited across fork.
+ * @retval NETSHM_ESYS     an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM   out of memory.
+ * @threads Any thread.
  */
 NETSHM_API int netshm_memory(netshm_table *table, int32_t **base, size_t *pages,
                              size_t *words_per_page);

@@ -152,6 +152,8 @@ std::int64_t table::length()
 void table::group_begin(bool write)
 {
     operation op(*this);
+    if (write)
+        check_writable("group_begin_write");
     locks_.begin_group();
     if (!write)
         return;

@@ -576,6 +576,9 @@ TEST_CASE("table: a read-only descriptor gives a read-only table", "[table][mana
             return NETSHM_CONTINUE;
         }));
     CHECK(calls == 0);
+    CHECK_NETSHM_ERR(NETSHM_EREADONLY, netshm_group_begin_write(t));
+    CHECK_NETSHM_ERR(NETSHM_EREADONLY, netshm_group_write(t, [](netshm_table *, void *) { return 0; }, nullptr));
+    CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_group_end(t));
     CHECK(iter_all(t) == content);
     table.reset();
     CHECK(file_bytes(st.path()) == bytes);
