@@ -1,0 +1,232 @@
+// netshm bench: a standard workload on a scratch table, in operations per second.
+#include "arguments.hpp"
+#include "bench_mixed.hpp"
+#include "bench_scratch_object.hpp"
+#include "bench_workload.hpp"
+#include "command.hpp"
+#include "object_access.hpp"
+#include "parse_integer.hpp"
+#include "stat_report.hpp"
+
+#include <netshm.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fmt/format.h>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace netshm_tool {
+
+namespace {
+
+using namespace bench;
+
+constexpr option_spec options[] = {
+    {"--keys", "N", "distinct keys (default 100000)"},
+    {"--ops", "N", "operations per process in each mixed phase (default 30000)"},
+    {"--processes", "LIST", "process counts of the mixed phases, comma-separated (default 1,2,4)"},
+    {"--pagesize", "P", "page size of the table in bytes (default 256)"},
+    {"--json", "", "print the results as JSON"},
+};
+
+constexpr int max_processes = 64;
+
+struct phase_row {
+    std::string name;
+    int processes;
+    std::uint64_t ops;
+    double seconds;
+    double rate() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0.0; }
+};
+
+std::vector<int> process_counts(const arguments &args)
+{
+    std::string list = args.value("--processes").value_or("1,2,4");
+    std::vector<int> counts;
+    for (std::size_t start = 0; start <= list.size();) {
+        std::size_t end = std::min(list.find(',', start), list.size());
+        std::optional<int> n = parse_integer<int>(std::string_view(list).substr(start, end - start));
+        if (!n || *n < 1 || *n > max_processes)
+            throw usage_error(fmt::format("--processes '{}' is not a list of numbers from 1 to {}", list,
+                                          max_processes));
+        counts.push_back(*n);
+        start = end + 1;
+    }
+    return counts;
+}
+
+template <class F>
+double seconds_of(F &&work)
+{
+    auto start = std::chrono::steady_clock::now();
+    work();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+[[noreturn]] void fail(const std::string &message) { throw std::runtime_error(message); }
+
+// The table holds exactly one well-formed binding per key: returns the sum of
+// the keys' replace counts.
+std::uint64_t verify_table(netshm::table &table, const std::vector<std::int32_t> &sorted_keys)
+{
+    std::vector<std::int32_t> seen;
+    std::uint64_t count_sum = 0;
+    table.iter([&](std::int32_t key, std::span<const std::int32_t> value) {
+        std::optional<std::uint32_t> count = count_of(key, value);
+        if (!count)
+            fail(fmt::format("verify: key {} holds a malformed value: {}", key, fmt::join(value, " ")));
+        count_sum += *count;
+        seen.push_back(key);
+    });
+    std::sort(seen.begin(), seen.end());
+    if (seen != sorted_keys)
+        fail(fmt::format("verify: the table holds {} bindings of other keys than the {} loaded", seen.size(),
+                         sorted_keys.size()));
+    if (std::size_t length = table.length(); length != sorted_keys.size())
+        fail(fmt::format("verify: length is {}, expected {}", length, sorted_keys.size()));
+    return count_sum;
+}
+
+struct bench_report {
+    std::string object;
+    unsigned pagesize;
+    std::size_t keys;
+    std::vector<phase_row> rows;
+    std::uint64_t replaces_verified;
+    netshm::stats stats;
+};
+
+// The single-process phases: load, find, replace, iterate, remove.
+void run_single_process_phases(netshm::table &table, const std::vector<std::int32_t> &keys,
+                               std::vector<phase_row> &rows)
+{
+    const std::uint64_t n = keys.size();
+    rows.push_back({"load (add)", 1, n, seconds_of([&] {
+                        for (std::int32_t key : keys)
+                            table.add(key, value_of(key, 0));
+                    })});
+    std::vector<std::int32_t> found;
+    rows.push_back({"find", 1, n, seconds_of([&] {
+                        for (std::int32_t key : keys)
+                            if (!table.find_into(key, found) || count_of(key, found) != 0u)
+                                fail(fmt::format("find: key {} does not hold the value added", key));
+                    })});
+    rows.push_back({"replace", 1, n, seconds_of([&] {
+                        for (std::int32_t key : keys)
+                            table.replace(key, value_of(key, 1));
+                    })});
+    std::uint64_t visited = 0;
+    rows.push_back({"iterate (bindings)", 1, n, seconds_of([&] {
+                        table.iter([&](std::int32_t key, std::span<const std::int32_t> value) {
+                            if (count_of(key, value) != 1u)
+                                fail(fmt::format("iterate: key {} does not hold the value replaced", key));
+                            ++visited;
+                        });
+                    })});
+    if (visited != n)
+        fail(fmt::format("iterate: {} bindings visited, expected {}", visited, n));
+    rows.push_back({"remove", 1, n, seconds_of([&] {
+                        for (std::int32_t key : keys)
+                            table.remove(key);
+                    })});
+    if (std::size_t length = table.length(); length != 0)
+        fail(fmt::format("remove: {} bindings left", length));
+}
+
+bench_report run_bench(const arguments &args)
+{
+    auto n = static_cast<std::size_t>(args.number("--keys", 100000, 1, INT32_MAX));
+    std::uint64_t ops = args.number("--ops", 30000, 1);
+    std::vector<int> processes = process_counts(args);
+    unsigned pagesize = pagesize_of(args, 256);
+    std::vector<std::int32_t> keys = make_keys(n);
+    std::vector<std::int32_t> sorted_keys = keys;
+    std::sort(sorted_keys.begin(), sorted_keys.end());
+
+    scratch_object object("/netshm-bench-XXXXXXXX");
+    // The default size hint (1000 keys): the load phase grows the hash table.
+    auto table = netshm::table::manage(object.descriptor(), netshm::locking::record, pagesize);
+    bench_report report{object.name(), pagesize, n, {}, 0, {}};
+    run_single_process_phases(table, keys, report.rows);
+
+    // The mixed phases find and replace live keys: bind them again.
+    for (std::int32_t key : keys)
+        table.add(key, value_of(key, 0));
+    std::uint64_t count_sum = 0;
+    for (int p : processes) {
+        mixed_result mixed = run_mixed(object.name(), keys, p, ops);
+        report.rows.push_back({"mixed 90/10", p, mixed.finds + mixed.replaces, mixed.seconds});
+        std::uint64_t after = verify_table(table, sorted_keys);
+        if (after - count_sum != mixed.replaces)
+            fail(fmt::format("verify: the processes replaced {} times but the values count {} (lost updates)",
+                             mixed.replaces, after - count_sum));
+        count_sum = after;
+        report.replaces_verified += mixed.replaces;
+    }
+    report.stats = table.stat();
+    return report;
+}
+
+std::string report_text(const bench_report &r)
+{
+    std::string text = fmt::format("netshm bench: {}, page size {}, {} keys, values of {} words, record locking\n\n",
+                                   r.object, r.pagesize, r.keys, value_words);
+    fmt::format_to(std::back_inserter(text), "{:<20} {:>9} {:>10} {:>9} {:>12}\n", "phase", "processes", "ops",
+                   "seconds", "ops/s");
+    for (const phase_row &row : r.rows)
+        fmt::format_to(std::back_inserter(text), "{:<20} {:>9} {:>10} {:>9.3f} {:>12.0f}\n", row.name,
+                       row.processes, row.ops, row.seconds, row.rate());
+    fmt::format_to(std::back_inserter(text),
+                   "\nmixed 90/10: each process opens the object itself after fork, then finds (90 %)\n"
+                   "and replaces (10 %) through {}.\n"
+                   "iterate: bindings per second.\n"
+                   "verified after each mixed phase: {} bindings, one per key, every value\n"
+                   "well-formed, {} replaces counted.\n\ntable after the run:\n{}",
+                   mixed_replace_method, r.keys, r.replaces_verified, stat_text(r.stats, "  "));
+    return text;
+}
+
+std::string report_json(const bench_report &r)
+{
+    std::string phases;
+    for (const phase_row &row : r.rows)
+        fmt::format_to(std::back_inserter(phases),
+                       "{}{{\"phase\":\"{}\",\"processes\":{},\"ops\":{},\"seconds\":{:.6f},\"ops_per_second\":{:.0f}}}",
+                       phases.empty() ? "" : ",", row.name, row.processes, row.ops, row.seconds, row.rate());
+    // The object's name is the template's characters and [0-9A-Z]: nothing to escape.
+    return fmt::format("{{\"object\":\"{}\",\"pagesize\":{},\"keys\":{},\"value_words\":{},\"mixed_replace\":\"{}\","
+                       "\"phases\":[{}],\"replaces_verified\":{},\"stat\":{}}}\n",
+                       r.object, r.pagesize, r.keys, value_words, mixed_replace_method, phases,
+                       r.replaces_verified, stat_json(r.stats));
+}
+
+int run(const arguments &args)
+{
+    args.expect_positionals(0, 0);
+    bench_report report = run_bench(args);
+    fmt::print("{}", args.flag("--json") ? report_json(report) : report_text(report));
+    return exit_ok;
+}
+
+} // namespace
+
+const command bench_command{
+    "bench", "[--keys N] [--ops N] [--processes LIST] [--pagesize P] [--json]", "measure a standard workload",
+    "Creates a table in a new POSIX object /netshm-bench-XXXXXXXX and measures, in\n"
+    "operations per second: load (add N distinct keys, values of 4 words), find (N\n"
+    "hits, values checked), replace (N), iterate (one pass, bindings per second),\n"
+    "remove (N); then, with the keys bound again, mixed phases of 1, 2 and 4 forked\n"
+    "processes, each opening the object itself with record locking and running\n"
+    "--ops operations: 90 % find, 10 % replace through a write group { find;\n"
+    "replace }. Every value read is checked (a torn read is an error) and the\n"
+    "table is verified after each mixed phase (one binding per key, no update\n"
+    "lost). Prints the results and the table's statistics. The object is removed\n"
+    "at the end, also after an error or SIGINT/SIGTERM. Any failure exits with\n"
+    "status 2.",
+    options, run};
+
+} // namespace netshm_tool

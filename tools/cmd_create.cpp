@@ -1,0 +1,40 @@
+// netshm create: a new object holding an empty table.
+#include "arguments.hpp"
+#include "command.hpp"
+#include "object_access.hpp"
+
+#include <fcntl.h>
+
+namespace netshm_tool {
+
+namespace {
+
+constexpr option_spec options[] = {
+    {"--pagesize", "P", "page size in bytes: at least 160, a multiple of 4 (default 256; with --force "
+                        "an existing table's own)"},
+    {"--init", "N", "size the hash table for about N keys (default 1000)"},
+    {"--mode", "OCTAL", "permissions of a new object (default 600)"},
+    {"--force", "", "re-initialise the object if it exists, deleting its bindings"},
+    lock_file_option,
+};
+
+int run(const arguments &args)
+{
+    args.expect_positionals(1, 1);
+    object_ref object = object_of(args);
+    int oflags = O_RDWR | O_CREAT | (args.flag("--force") ? 0 : O_EXCL);
+    netshm::descriptor descr = open_object(object, oflags, args.mode("--mode", 0600));
+    netshm::table::manage(descr, netshm::locking::record, pagesize_of(args), init_of(args, 1000));
+    return exit_ok;
+}
+
+} // namespace
+
+const command create_command{
+    "create", "OBJ [--pagesize P] [--init N] [--mode OCTAL] [--force]", "create a table",
+    "Creates the object OBJ holding an empty table. An existing object is an error\n"
+    "unless --force is given: then its table is re-initialised (every binding is\n"
+    "deleted; the object never shrinks).",
+    options, run};
+
+} // namespace netshm_tool

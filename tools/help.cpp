@@ -1,0 +1,57 @@
+#include "help.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <iterator>
+
+namespace netshm_tool {
+
+namespace {
+
+constexpr std::string_view objects_note = R"(
+OBJ is a POSIX shared-memory object when it is "/name" (a leading '/' and no
+other '/'), else a file path.
+)";
+
+constexpr std::string_view exit_status_note = R"(
+Exit status: 0 success; 1 not found (an unbound key, `mem` false) or problems
+found (`check`); 2 usage errors, system errors, a missing object, a corrupt
+table and any other failure.
+)";
+
+} // namespace
+
+std::string overview_help()
+{
+    std::string text = "Usage: netshm <subcommand> [options] [arguments]\n"
+                       "       netshm <subcommand> --help\n"
+                       "       netshm --version\n\n"
+                       "Hash tables of int32 keys and int32 arrays in shared memory, as OCamlnet's Netshm\n"
+                       "keeps them.\n\nSubcommands:\n";
+    for (const command *cmd : all_commands())
+        fmt::format_to(std::back_inserter(text), "  {:<9} {}\n", cmd->name, cmd->summary);
+    text += objects_note;
+    text += exit_status_note;
+    return text;
+}
+
+std::string command_help(const command &cmd)
+{
+    std::string text = fmt::format("Usage: netshm {} {}\n\n{}\n", cmd.name, cmd.synopsis, cmd.description);
+    auto label = [](const option_spec &o) {
+        return o.value_name.empty() ? std::string(o.name) : fmt::format("{} {}", o.name, o.value_name);
+    };
+    std::size_t width = 10;  // "-h, --help"
+    for (const option_spec &o : cmd.options)
+        width = std::max(width, label(o).size());
+    text += "\nOptions:\n";
+    for (const option_spec &o : cmd.options)
+        fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", label(o), width, o.help);
+    fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", "-h, --help", width, "show this help");
+    if (cmd.synopsis.find("OBJ") != std::string_view::npos)
+        text += objects_note;
+    text += exit_status_note;
+    return text;
+}
+
+} // namespace netshm_tool

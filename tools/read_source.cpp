@@ -1,0 +1,46 @@
+#include "read_source.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace netshm_tool {
+
+namespace {
+
+std::string read_all(int fd, const std::string &path)
+{
+    std::string text;
+    char buffer[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n == 0)
+            return text;
+        if (n > 0)
+            text.append(buffer, static_cast<std::size_t>(n));
+        else if (errno != EINTR)
+            throw std::system_error(errno, std::generic_category(), "read " + path);
+    }
+}
+
+} // namespace
+
+std::string read_source(const std::string &path)
+{
+    if (path == "-")
+        return read_all(STDIN_FILENO, "standard input");
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw std::system_error(errno, std::generic_category(), "open " + path);
+    try {
+        std::string text = read_all(fd, path);
+        ::close(fd);
+        return text;
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+}
+
+} // namespace netshm_tool
