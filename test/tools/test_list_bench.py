@@ -1,0 +1,131 @@
+"""netshm list and netshm bench: objects found in /dev/shm and in a folder, a
+short bench run, and a bench stopped by a signal leaving nothing behind."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import tool_harness
+from tool_harness import ToolTestCase, main, remove_if_present, write_word
+
+MASTER_MAGIC = [0xDE871209, 0xDE881209, 0xDE871309, 0xDE87120A]
+
+
+def listed(stdout):
+    """{name: [bytes, pagesize, bindings, note...]} from list's output."""
+    rows = {}
+    for line in stdout.splitlines()[1:]:
+        fields = line.split()
+        rows[fields[0]] = fields[1:]
+    return rows
+
+
+class ListTest(ToolTestCase):
+    def test_dev_shm(self):
+        name = self.posix_object()
+        self.tool("create", name, "--pagesize", "512")
+        for key in range(3):
+            self.tool("add", name, key, key)
+        plain = self.posix_object()
+        with open("/dev/shm" + plain, "wb") as f:
+            f.write(os.urandom(4096))
+        rows = listed(self.tool("list").stdout)
+        self.assertEqual(rows[name], [str(os.stat("/dev/shm" + name).st_size), "512", "3"])
+        self.assertNotIn(plain, rows)
+        self.assertEqual(listed(self.tool("list", "/dev/shm/").stdout)[name], rows[name])
+
+    def test_a_folder(self):
+        table = self.file_object("table")
+        self.tool("create", table, "--pagesize", "160")
+        self.tool("add", table, "1")
+        # The master page's magic numbers and nothing else: listed, with why it cannot be opened.
+        magic_only = self.file_object("magic-only")
+        with open(magic_only, "wb"):
+            pass
+        for i, word in enumerate(MASTER_MAGIC):
+            write_word(magic_only, i, word - 2**32 if word >= 2**31 else word)
+        self.write_file("text", "not a table\n" * 10)
+        self.write_file("short", "ab")
+        os.symlink(table, self.file_object("link"))
+        os.mkdir(self.file_object("folder"))
+        out = self.tool("list", self.folder).stdout
+        rows = listed(out)
+        self.assertEqual(sorted(rows), [magic_only, table])
+        self.assertEqual(rows[table][1:], ["160", "1"])
+        self.assertEqual(rows[magic_only][:3], ["16", "-", "-"])
+        self.assertIn("too small", out)
+
+    def test_missing_folder_exits_2(self):
+        self.assertIn("No such file", self.tool("list", self.file_object("missing"), status=2).stderr)
+
+
+def bench_object_of(stdout):
+    match = re.match(r"netshm bench: (/netshm-bench-[0-9A-Z]{8}), ", stdout)
+    return match.group(1) if match else None
+
+
+class BenchTest(ToolTestCase):
+    def test_a_short_run(self):
+        out = self.tool("bench", "--keys", "2000", "--ops", "2000").stdout
+        for phase in ["load (add)", "find", "replace", "iterate (bindings)", "remove"]:
+            self.assertRegex(out, rf"\n{re.escape(phase)} +1 +2000 +\d+\.\d+ +\d+\n")
+        for processes in [1, 2, 4]:
+            self.assertRegex(out, rf"\nmixed 90/10 +{processes} +{processes * 2000} +\d+\.\d+ +\d+\n")
+        self.assertIn("group_write { find; replace }", out)
+        self.assertIn("bindings           2000\n", out)
+        self.assertIn("page size          256 bytes\n", out)
+        name = bench_object_of(out)
+        self.assertIsNotNone(name, out)
+        self.assertFalse(os.path.exists("/dev/shm" + name))
+
+    def test_json(self):
+        result = json.loads(self.tool("bench", "--keys", "500", "--ops", "300", "--processes", "3,1",
+                                      "--pagesize", "1024", "--json").stdout)
+        self.assertEqual([(p["phase"], p["processes"]) for p in result["phases"]][-2:],
+                         [("mixed 90/10", 3), ("mixed 90/10", 1)])
+        self.assertEqual(result["phases"][-2]["ops"], 900)
+        self.assertEqual((result["keys"], result["pagesize"], result["stat"]["bindings"]), (500, 1024, 500))
+        self.assertFalse(os.path.exists("/dev/shm" + result["object"]))
+
+    def processes_with_argument(self, argument):
+        pids = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if argument.encode() in f.read().split(b"\0"):
+                        pids.append(int(entry))
+            except (OSError, ValueError):
+                pass
+        return pids
+
+    def test_a_signal_removes_the_object_and_stops_the_processes(self):
+        for sig in [signal.SIGTERM, signal.SIGINT]:
+            with self.subTest(signal=sig.name):
+                ops = str(900000000 + os.getpid() * 10 + sig)  # marks this run's processes
+                bench = subprocess.Popen([tool_harness.TOOL, "bench", "--keys", "300", "--ops", ops,
+                                          "--processes", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                self.addCleanup(bench.kill)
+                deadline = time.monotonic() + 60
+                # The mixed phase has begun when the bench and its two processes run.
+                while len(self.processes_with_argument(ops)) < 3 and bench.poll() is None:
+                    self.assertLess(time.monotonic(), deadline, "the mixed phase did not begin")
+                    time.sleep(0.05)
+                links = [os.readlink(f"/proc/{bench.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{bench.pid}/fd")]
+                objects = sorted({link for link in links if link.startswith("/dev/shm/netshm-bench-")})
+                self.assertEqual(len(objects), 1, links)
+                for path in objects:
+                    self.addCleanup(remove_if_present, path)
+                bench.send_signal(sig)
+                bench.wait(timeout=60)
+                self.assertEqual(bench.returncode, -sig)
+                self.assertFalse(os.path.exists(objects[0]))
+                while self.processes_with_argument(ops):
+                    self.assertLess(time.monotonic(), deadline, "the bench's processes outlived it")
+                    time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    main()
