@@ -4,6 +4,7 @@ results: {'rounds': [[record, ...] per round], 'growth_trace': {...},
 'environment': {...}, 'command', 'setup', 'n', 'mp_ops', 'growth_keys',
 'seconds', 'load_after'}; a record is one JSON line of a benchmark program.
 """
+import math
 import os
 import platform
 import statistics
@@ -231,6 +232,8 @@ def growth_section(results, rates, pages):
 
 def write_chart(rates, chart, n):
     names = [n for n in SYSTEMS if n in rates]
+    highest = max(median(v) for n in names for v in rates[n].values() if v)
+    top = 10 ** math.ceil(math.log10(highest * 1.5))
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / 'w1.dat'
         rows = ['phase ' + ' '.join(f'"{SYSTEMS[n]}"' for n in names)]
@@ -248,7 +251,7 @@ set style histogram clustered gap 1.5
 set style fill solid 0.85 border -1
 set boxwidth 0.95
 set logscale y
-set yrange [1000:*]
+set yrange [1000:{top}]
 set format y "%.0s%c"
 set grid ytics mytics
 set ylabel "operations per second"
