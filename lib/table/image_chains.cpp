@@ -30,6 +30,34 @@ const image_walk::page_kind follow_up_page{page_role::follow_up, followup_magic,
 
 } // namespace
 
+problem_kind image_walk::link_kind(const link &from)
+{
+    switch (from.which) {
+    case link::free_head:
+    case link::free_next: return problem_kind::free_list;
+    case link::cell: return problem_kind::hash_cell;
+    case link::older: return problem_kind::binding_chain;
+    case link::next: return problem_kind::follow_up;
+    }
+    return problem_kind::free_list;
+}
+
+// Formatted only for a problem: most pointers are sound.
+std::string image_walk::link_text(const link &from, std::int32_t page)
+{
+    switch (from.which) {
+    case link::free_head: return fmt::format("page {}: the free list starts at page {}", from.referrer, page);
+    case link::free_next: return fmt::format("page {}: the next free page is page {}", from.referrer, page);
+    case link::cell:
+        return fmt::format("page {}: cell {} (key {}) points to page {}", from.referrer, from.cell_index, from.key,
+                           page);
+    case link::older:
+        return fmt::format("page {}: the older binding of key {} is page {}", from.referrer, from.key, page);
+    case link::next: return fmt::format("page {}: the next page of the value is page {}", from.referrer, page);
+    }
+    return {};
+}
+
 // A pointer to a page that holds the magic of another kind of page is the
 // pointer's fault, reported at the page holding the pointer, and the page is
 // left to its real owner.  A page with a magic of no kind is itself damaged:
@@ -37,17 +65,18 @@ const image_walk::page_kind follow_up_page{page_role::follow_up, followup_magic,
 bool image_walk::enter(const link &from, std::int32_t page, const page_kind &kind, std::int32_t tag)
 {
     if (!owners_->is_data_page(page)) {
-        report(from.kind, from.referrer, fmt::format("{}, {}", from.text, owners_->describe(page)));
+        report(link_kind(from), from.referrer, fmt::format("{}, {}", link_text(from, page), owners_->describe(page)));
         return false;
     }
     page_role role = owners_->role(page);
     if (role == kind.role && owners_->tag(page) == tag) {
-        report(from.kind, from.referrer, from.text + ", already in this chain: a cycle");
+        report(link_kind(from), from.referrer, link_text(from, page) + ", already in this chain: a cycle");
         return false;
     }
     std::int32_t magic = load(page, 0);
     if (const char *other = kind_of_magic(magic); magic != kind.magic && other != nullptr) {
-        report(from.kind, from.referrer, fmt::format("{}, which holds {} magic {:#010x}", from.text, other, hex(magic)));
+        report(link_kind(from), from.referrer,
+               fmt::format("{}, which holds {} magic {:#010x}", link_text(from, page), other, hex(magic)));
         return false;
     }
     if (role != page_role::none) {
@@ -66,15 +95,12 @@ bool image_walk::enter(const link &from, std::int32_t page, const page_kind &kin
 
 void image_walk::walk_free_list()
 {
-    const std::int32_t d = descriptor_page_;
-    link from{problem_kind::free_list, d, {}};
+    link from{link::free_head, descriptor_page_};
     for (std::int32_t page = free_head_; page != 0; page = load(page, free_next)) {
-        from.text = from.referrer == d ? fmt::format("page {}: the free list starts at page {}", d, page)
-                                       : fmt::format("page {}: the next free page is page {}", from.referrer, page);
         if (!enter(from, page, free_page, 0))
             return;
         ++free_pages_found_;
-        from.referrer = page;
+        from = {link::free_next, page};
     }
 }
 
@@ -109,18 +135,14 @@ void image_walk::walk_hash_table()
 
 void image_walk::walk_bindings(std::int32_t cell, std::int32_t hash_page, std::int32_t key, std::int32_t first)
 {
-    link from{problem_kind::hash_cell, hash_page,
-              fmt::format("page {}: cell {} (key {}) points to page {}", hash_page, cell, key, first)};
-    for (std::int32_t page = first; page != 0;) {
+    link from{link::cell, hash_page, cell, key};
+    for (std::int32_t page = first; page != 0; page = load(page, c_older_binding)) {
         if (!enter(from, page, first_page, cell))
             return;
         ++bindings_found_;
         ++stats_.content_pages;
         walk_value(page, key);
-        std::int32_t older = load(page, c_older_binding);
-        from = {problem_kind::binding_chain, page,
-                fmt::format("page {}: the older binding of key {} is page {}", page, key, older)};
-        page = older;
+        from = {link::older, page, 0, key};
     }
 }
 
@@ -138,9 +160,8 @@ void image_walk::walk_value(std::int32_t first, std::int32_t key)
         stats_.value_bytes += 4 * static_cast<std::uint64_t>(length);
 
     std::int64_t pages = 1;
-    link from{problem_kind::follow_up, first, {}};
+    link from{link::next, first};
     for (std::int32_t page = load(first, c_next_page); page != 0; page = load(page, f_next_page), ++pages) {
-        from.text = fmt::format("page {}: the next page of the value is page {}", from.referrer, page);
         if (!enter(from, page, follow_up_page, first))
             return;
         ++stats_.content_pages;

@@ -38,13 +38,16 @@ private:
     bool read_extents();
 
     // image_chains.cpp: every page reached from the descriptor and the cells.
-    // A pointer being followed: what a bad one is reported as, the page
-    // holding it, and a message prefix naming both pages.
+    // A pointer being followed, and the page holding it.
     struct link {
-        problem_kind kind;
+        enum pointer { free_head, free_next, cell, older, next } which;
         std::int32_t referrer;
-        std::string text;
+        std::int32_t cell_index = 0;  // for a cell's pointer
+        std::int32_t key = 0;         // for a cell's or an older-binding pointer
     };
+    // How a bad pointer is reported, and "page 3: the next free page is page 9".
+    static problem_kind link_kind(const link &from);
+    static std::string link_text(const link &from, std::int32_t page);
     // Claims `page` for a chain (`tag`, see page_owners) as a page of `kind`;
     // false, with the problem reported, when the walk cannot go on there.
     bool enter(const link &from, std::int32_t page, const page_kind &kind, std::int32_t tag);

@@ -2,6 +2,9 @@
 // the C API and checks each result: only NETSHM_OK, NETSHM_ENOTFOUND (for a
 // missing key) and NETSHM_ECORRUPT may come back, manage may also refuse a
 // page size other than the table's, and an ECORRUPT message names the page.
+// netshm_check runs before and after the writes: it reports problems, never
+// fails, netshm_stat agrees with it, and a table it finds sound gives no
+// ECORRUPT to any operation until the next check.
 // Everything read is touched, so a bad pointer or mapping shows under ASan or
 // as a crash.  No Catch2 here: this runs in forked children.
 #pragma once
@@ -28,6 +31,7 @@ struct run_stats {
     uint64_t files;
     uint64_t manage_ok, manage_corrupt, manage_other_pagesize, manage_readonly_empty;
     uint64_t calls, ok, not_found, corrupt;
+    uint64_t checked_sound, checked_damaged, problems;
 };
 
 // Where a violation is reported: bad_result is a result code that must not
@@ -115,6 +119,8 @@ private:
         } else if (rc == NETSHM_ECORRUPT) {
             ++stats_.corrupt;
             check_message(operation, rc);
+            if (sound_)
+                sink_.bad_result(where(operation, rc) + "\n      but netshm_check found the table sound");
         } else if (rc == NETSHM_ETOOBIG) {
             sink_.size_limit(where(operation, rc));
         } else {
@@ -133,6 +139,7 @@ private:
 
     void pass(bool read_only)
     {
+        sound_ = false;
         netshm_descr *descr = nullptr;
         const int open_rc = netshm_open(NETSHM_TYPE_POSIX, name_.c_str(), read_only ? O_RDONLY : O_RDWR, 0, &descr);
         if (open_rc != NETSHM_OK) {
@@ -148,9 +155,11 @@ private:
         if (rc == NETSHM_OK) {
             ++stats_.manage_ok;
             ++stats_.ok;
+            check_and_stat(table);
             reads(table);
             if (!read_only) {
                 writes(table);
+                check_and_stat(table);
                 reads(table);
             }
             netshm_table_close(table);
@@ -166,6 +175,47 @@ private:
             sink_.bad_result(where(read_only ? "manage (read-only)" : "manage", rc));
         }
         netshm_close(descr);
+    }
+
+    // Runs netshm_check and netshm_stat; remembers whether the table is sound.
+    void check_and_stat(netshm_table *t)
+    {
+        sound_ = false;
+        const int problems = netshm_check(
+            t, [](const netshm_problem *p, void *ctx) -> int { return static_cast<exerciser *>(ctx)->inspect(*p); },
+            this);
+        ++stats_.calls;
+        if (problems < 0) {
+            sink_.bad_result(where("check", problems));
+            return;
+        }
+        ++stats_.ok;
+        stats_.problems += static_cast<uint64_t>(problems);
+        ++(problems == 0 ? stats_.checked_sound : stats_.checked_damaged);
+        netshm_stats s{};
+        s.struct_size = sizeof s;
+        const int rc = netshm_stat(t, &s);
+        if ((rc == NETSHM_OK) != (problems == 0))
+            sink_.bad_result(where("stat", rc) + "\n      but netshm_check found " + std::to_string(problems) +
+                             " problems");
+        check("stat", rc);
+        if (rc == NETSHM_OK)
+            touch(reinterpret_cast<const int32_t *>(&s), sizeof s / 4);
+        sound_ = problems == 0;
+    }
+
+    // A problem is of a known kind and its message names its page.
+    int inspect(const netshm_problem &p)
+    {
+        const std::string message = p.message;
+        const std::string page = "page " + std::to_string(p.page) + ":";
+        const std::string pages = "pages " + std::to_string(p.page) + "-";
+        const bool named = p.page < 0 ? message.find(" bytes") != std::string::npos
+                                      : message.rfind(page, 0) == 0 || message.rfind(pages, 0) == 0;
+        if (p.kind < NETSHM_PROBLEM_MASTER || p.kind > NETSHM_PROBLEM_TAIL || p.page < -1 || !named)
+            sink_.bad_message("check reported kind " + std::to_string(p.kind) + " at page " +
+                              std::to_string(p.page) + ": " + message + "\n      file: " + file_->description);
+        return 0;
     }
 
     void reads(netshm_table *t)
@@ -288,6 +338,8 @@ private:
     std::vector<int32_t> keys_;
     std::vector<int32_t> buffer_;
     volatile int32_t sink_value_ = 0;
+    // The last netshm_check found the table sound.
+    bool sound_ = false;
 };
 
 } // namespace corruption

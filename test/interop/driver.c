@@ -3,13 +3,17 @@
  *
  * Usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] [--posix LOCKFILE]
  *                              FILE PAGESIZE INIT SCRIPT
+ *        netshm_interop_driver --check FILE PAGESIZE
  *   FILE      a file table, created if missing; with --posix, a POSIX object ("/name")
  *             whose record locks live on LOCKFILE (netshm_open_posix_lockfile)
  *   PAGESIZE  passed to netshm_manage (0: detect)
  *   INIT      an init hint, or "none" (init < 0)
  *   --mimic     grow and replace as OCamlnet does (netshm_testing_mimic_ocamlnet)
  *   --readonly  open the file O_RDONLY: a read-only table (for scripts that only read)
- * Exit status: 0 when the whole script ran, 2 on an unexpected failure. */
+ *   --check     runs netshm_check and netshm_stat on the file table (read-only) instead of
+ *               a script: prints "problem KIND PAGE MESSAGE" per problem, then
+ *               "stats NAME=VALUE ..." or "stats error MESSAGE"
+ * Exit status: 0 when the whole script (or the check) ran, 2 on an unexpected failure. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -471,6 +475,43 @@ static void increment(netshm_table *t, int32_t key)
     }
 }
 
+/* --------------------------------------------------------------- the check */
+
+static int print_problem(const netshm_problem *problem, void *ctx)
+{
+    (void)ctx;
+    printf("problem %d %" PRId32 " %s\n", (int)problem->kind, problem->page, problem->message);
+    return 0;
+}
+
+static int check_file(const char *file, unsigned pagesize)
+{
+    netshm_descr *d;
+    netshm_table *t;
+    netshm_stats s;
+    check(netshm_open(NETSHM_TYPE_FILE, file, O_RDONLY, 0, &d), "open");
+    check(netshm_manage(d, NETSHM_RECORD_LOCKING, pagesize, -1, &t), "manage");
+    check(netshm_check(t, print_problem, NULL), "check");
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    if (netshm_stat(t, &s) != NETSHM_OK) {
+        printf("stats error %s\n", netshm_last_error());
+    } else {
+        printf("stats pagesize=%" PRIu32 " object_bytes=%" PRIu64 " total_pages=%" PRIu64
+               " free_pages=%" PRIu64 " hash_pages=%" PRIu64 " content_pages=%" PRIu64
+               " extents=%" PRIu64 " hash_cells=%" PRIu64 " claimed_cells=%" PRIu64
+               " bindings=%" PRIu64 " distinct_keys=%" PRIu64 " value_bytes=%" PRIu64
+               " longest_probe=%" PRIu64 "\n",
+               s.pagesize, s.object_bytes, s.total_pages, s.free_pages, s.hash_pages,
+               s.content_pages, s.extents, s.hash_cells, s.claimed_cells, s.bindings,
+               s.distinct_keys, s.value_bytes, s.longest_probe);
+    }
+    check(netshm_table_close(t), "table_close");
+    check(netshm_close(d), "close");
+    fflush(stdout);
+    return 0;
+}
+
 /* -------------------------------------------------------------- the script */
 
 static void run_op(netshm_table *t, char **w, size_t n)
@@ -537,6 +578,7 @@ int main(int argc, char **argv)
     long first_line = 1;
     bool mimic = false;
     bool readonly = false;
+    bool check_only = false;
     const char *lock_file = NULL;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -544,6 +586,8 @@ int main(int argc, char **argv)
             mimic = true;
         else if (strcmp(argv[i], "--readonly") == 0)
             readonly = true;
+        else if (strcmp(argv[i], "--check") == 0)
+            check_only = true;
         else if (strcmp(argv[i], "--posix") == 0 && i + 1 < argc)
             lock_file = argv[++i];
         else if (strcmp(argv[i], "--first-line") == 0 && i + 1 < argc)
@@ -551,10 +595,13 @@ int main(int argc, char **argv)
         else
             break;
     }
-    if (argc - i != 4) {
+    if (check_only && argc - i == 2)
+        return check_file(argv[i], (unsigned)strtoul(argv[i + 1], NULL, 10));
+    if (check_only || argc - i != 4) {
         fprintf(stderr,
                 "usage: netshm_interop_driver [--first-line N] [--mimic | --readonly] "
-                "[--posix LOCKFILE] FILE PAGESIZE INIT SCRIPT\n");
+                "[--posix LOCKFILE] FILE PAGESIZE INIT SCRIPT\n"
+                "       netshm_interop_driver --check FILE PAGESIZE\n");
         return 1;
     }
     const char *file = argv[i], *script = argv[i + 3];

@@ -157,15 +157,19 @@ class Table:
         s = _s32((key + offset) & 0xFFFFFFFF)
         return s % self.hash_size    # Python's % is non-negative for a positive divisor
 
-    def find_cell(self, key):
+    def probe(self, key):
+        """(the key's cell or None, the number of cells probing visits)."""
         for attempt in range(self.hash_size + 11):
             i = self.probe_cell(key, attempt)
             k, ptr = self.cells[i][0], self.cells[i][1]
             if ptr == 0:
-                return None
+                return None, attempt + 1
             if k == key:
-                return i
-        return None
+                return i, attempt + 1
+        return None, self.hash_size + 11
+
+    def find_cell(self, key):
+        return self.probe(key)[0]
 
 
 def canonical(t):
@@ -224,6 +228,27 @@ def check(t, zero_tail=True):
         if t.find_cell(key) != i:
             problems.append("cell %d: key %d is not reached by probing" % (i, key))
     return problems
+
+
+def stats(t):
+    """What netshm_stat reports for a sound table, by name."""
+    values = [v for chain in t.chains.values() for v in chain]
+    keys = [t.cells[i][0] for i in t.chains]
+    return {
+        "pagesize": t.pagesize,
+        "object_bytes": os.path.getsize(t.path),
+        "total_pages": t.total,
+        "free_pages": len(t.free_pages),
+        "hash_pages": len(t.hash_pages),
+        "content_pages": sum(1 for role in t.owner.values() if role.startswith("binding")),
+        "extents": len(t.extents),
+        "hash_cells": t.hash_size,
+        "claimed_cells": t.claimed,
+        "bindings": len(values),
+        "distinct_keys": len(set(keys)),
+        "value_bytes": 4 * sum(len(v) for v in values),
+        "longest_probe": max((t.probe(k)[1] for k in keys), default=0),
+    }
 
 
 def clear_last_cells(path, pagesize):

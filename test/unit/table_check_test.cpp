@@ -9,6 +9,7 @@
 #include <netshm.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -338,6 +340,26 @@ TEST_CASE("check: the callback may call the library, and a negative answer stops
     CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_check(nullptr, nullptr, nullptr));
 }
 
+TEST_CASE("check: a closed descriptor and a handle inherited across fork are refused", "[check]")
+{
+    damaged_table d;
+    netshm_stats s{};
+    s.struct_size = sizeof s;
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0)
+        ::_exit(netshm_check(d.get(), nullptr, nullptr) == NETSHM_EFORKED && netshm_stat(d.get(), &s) == NETSHM_EFORKED
+                    ? 0
+                    : 1);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+
+    REQUIRE_NETSHM_OK(netshm_close(d.descr.release()));
+    CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_check(d.get(), nullptr, nullptr));
+    CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_stat(d.get(), &s));
+}
+
 TEST_CASE("check: problems come in page order, the object as a whole first", "[check]")
 {
     damaged_table d;
@@ -638,4 +660,76 @@ TEST_CASE("check: damage that leads to several problems is found, at its page", 
         ::close(fd);
         CHECK_FINDS_ONLY(check_table(t.get()), NETSHM_PROBLEM_TAIL, t.total);
     }
+}
+
+TEST_CASE("check: probing is verified exactly, keys near both ends of int32 included", "[check][damage]")
+{
+    damaged_table t(160, 30);
+    const int32_t size = t.get_word(1, d_hash_size);
+    // Colliding keys, and keys whose probe sums wrap around int32 (after
+    // INT32_MAX comes INT32_MIN, whose cell is not the next one).
+    std::vector<int32_t> keys;
+    for (int32_t i = 0; i < 8; ++i) {
+        keys.push_back(3 + i * size);
+        keys.push_back(INT32_MAX - 60 - i * size);
+        keys.push_back(INT32_MIN + 5 + i * size);
+    }
+    for (int32_t key : keys)
+        t.add(key, {key});
+    for (size_t i = 0; i < keys.size(); i += 5)
+        REQUIRE_NETSHM_OK(netshm_remove(t.get(), keys[i]));
+    REQUIRE(t.get_word(1, d_hash_size) == size);
+    const table_image img = t.image();
+    int32_t *words = t.words();
+
+    auto naive_unreachable = [&] {
+        std::vector<size_t> unreachable;
+        for (size_t n = 0; n < img.cells.size(); ++n) {
+            const int32_t key = words[img.cells[n]], ptr = words[img.cells[n] + 1];
+            if (ptr == 0 || ptr == -1)
+                continue;
+            size_t reached = img.cells.size();
+            for (int64_t attempt = 0; attempt <= size + 10; ++attempt) {
+                const int64_t offset = attempt <= 9 ? attempt * attempt : 72 + attempt;
+                const auto sum = static_cast<int32_t>(static_cast<uint32_t>(key) + static_cast<uint32_t>(offset));
+                const auto cell = static_cast<size_t>(((sum % size) + size) % size);
+                if (words[img.cells[cell] + 1] == 0)
+                    break;
+                if (words[img.cells[cell]] == key) {
+                    reached = cell;
+                    break;
+                }
+            }
+            if (reached != n)
+                unreachable.push_back(n);
+        }
+        return unreachable;
+    };
+    auto reported_unreachable = [&] {
+        std::vector<size_t> cells;
+        for (const reported &p : check_table(t.get())) {
+            INFO(p.message);
+            REQUIRE(p.kind == NETSHM_PROBLEM_PROBE);
+            const size_t at = p.message.find(" in cell ");
+            REQUIRE(at != std::string::npos);
+            cells.push_back(std::stoul(p.message.substr(at + 9)));
+        }
+        std::sort(cells.begin(), cells.end());
+        return cells;
+    };
+
+    REQUIRE(naive_unreachable().empty());
+    std::mt19937 rng(11);
+    size_t seen_unreachable = 0;
+    for (int round = 0; round < 300; ++round) {
+        // Two cells trade places: every chain stays whole, only probing changes.
+        const size_t a = img.cells[rng() % img.cells.size()], b = img.cells[rng() % img.cells.size()];
+        std::swap(words[a], words[b]);
+        std::swap(words[a + 1], words[b + 1]);
+        const std::vector<size_t> expected = naive_unreachable();
+        CAPTURE(round);
+        CHECK(reported_unreachable() == expected);
+        seen_unreachable += expected.size();
+    }
+    CHECK(seen_unreachable > 100);
 }
