@@ -770,7 +770,9 @@ typedef struct netshm_problem {
  * @retval NETSHM_EFORKED the table was inherited across fork.
  * @retval NETSHM_ESYS    an OS error (fcntl, fstat, mmap).
  * @retval NETSHM_ENOMEM  out of memory.
- * @threads Any thread; fn runs on the calling thread with no lock held.
+ * @threads Any thread; allowed from callbacks.  fn runs on the calling thread
+ *          once the check released its lock (a lock taken by an operation
+ *          whose callback called netshm_check stays held).
  */
 NETSHM_API int netshm_check(netshm_table *table,
                             int (*fn)(const netshm_problem *problem, void *ctx), void *ctx);

@@ -340,6 +340,29 @@ TEST_CASE("check: the callback may call the library, and a negative answer stops
     CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_check(nullptr, nullptr, nullptr));
 }
 
+TEST_CASE("check: check and stat may run from another operation's callback", "[check]")
+{
+    damaged_table d;
+    d.add(1, {1});
+    struct results {
+        netshm_table *table;
+        int check = -1, stat = -1;
+    } r{d.get()};
+    REQUIRE_NETSHM_OK(netshm_iter(
+        d.get(),
+        [](int32_t, const int32_t *, size_t, void *ctx) -> int {
+            auto &res = *static_cast<results *>(ctx);
+            netshm_stats s{};
+            s.struct_size = sizeof s;
+            res.check = netshm_check(res.table, nullptr, nullptr);
+            res.stat = netshm_stat(res.table, &s);
+            return 0;
+        },
+        &r));
+    CHECK(r.check == 0);
+    CHECK(r.stat == NETSHM_OK);
+}
+
 TEST_CASE("check: a closed descriptor and a handle inherited across fork are refused", "[check]")
 {
     damaged_table d;
