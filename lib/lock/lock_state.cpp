@@ -159,7 +159,7 @@ void lock_state::adopt_writable(int fd)
     close_parked();
 }
 
-void lock_state::apply(off_t offset, short type, const std::string &what)
+void lock_state::apply(off_t offset, short type, lock_subject what)
 {
     struct flock request {};
     request.l_type = type;
@@ -170,12 +170,13 @@ void lock_state::apply(off_t offset, short type, const std::string &what)
         if (errno == EINTR)
             continue;
         if (errno == EDEADLK)
-            throw error(errc::deadlock, fmt::format("lock {} of {}: deadlock detected", what, name_), EDEADLK);
-        throw_system(errno, fmt::format("lock {} of", what), name_);
+            throw error(errc::deadlock,
+                        fmt::format("lock {} {} of {}: deadlock detected", what.unit, what.number, name_), EDEADLK);
+        throw_system(errno, fmt::format("lock {} {} of", what.unit, what.number), name_);
     }
 }
 
-void lock_state::lock(off_t offset, lock_kind kind, const std::string &what)
+void lock_state::lock(off_t offset, lock_kind kind, lock_subject what)
 {
     auto found = held_.find(offset);
     if (found == held_.end()) {
@@ -204,7 +205,7 @@ void lock_state::release(off_t offset)
         return;
     std::vector<lock_kind> &stack = found->second;
     lock_kind newest = stack.back();
-    std::string what = fmt::format("byte {}", offset);
+    lock_subject what{"byte", offset};
     if (stack.size() == 1) {
         held_.erase(found);
         apply(offset, F_UNLCK, what);
@@ -237,11 +238,11 @@ void lock_state::end_group()
         try {
             if (count >= stack.size()) {
                 held_.erase(found);
-                apply(offset, F_UNLCK, fmt::format("byte {}", offset));
+                apply(offset, F_UNLCK, lock_subject{"byte", offset});
             } else {
                 stack.resize(stack.size() - count);
                 if (held_write && !holds_write(stack))
-                    apply(offset, F_RDLCK, fmt::format("byte {}", offset));
+                    apply(offset, F_RDLCK, lock_subject{"byte", offset});
             }
         } catch (...) {
             if (!first_failure)

@@ -22,6 +22,13 @@ namespace netshm::core {
 
 enum class lock_kind : std::uint8_t { read, write };
 
+// What a lock names in its error messages ("page 3", "byte 768"): formatted
+// only when a lock fails, not on every call.
+struct lock_subject {
+    const char *unit;
+    std::int64_t number;
+};
+
 // 0 in the original process, incremented in each child after fork.
 std::uint64_t fork_generation() noexcept;
 
@@ -40,7 +47,7 @@ public:
     std::recursive_mutex &mutex() noexcept { return mutex_; }
 
     // The rest requires the mutex.
-    void lock(off_t offset, lock_kind kind, const std::string &what);
+    void lock(off_t offset, lock_kind kind, lock_subject what);
     // Releases the newest requirement at `offset` (deferred inside a group).
     void unlock(off_t offset);
     void begin_group() noexcept { ++group_depth_; }
@@ -58,7 +65,7 @@ public:
 private:
     static std::shared_ptr<lock_state> find(dev_t device, ino_t inode);
     lock_state(int own_fd, bool writable, dev_t device, ino_t inode, std::string name);
-    void apply(off_t offset, short type, const std::string &what);
+    void apply(off_t offset, short type, lock_subject what);
     void release(off_t offset);
     void adopt_writable(int fd);
     void close_parked();

@@ -2,14 +2,12 @@
 
 #include "core/error.hpp"
 
-#include <fmt/format.h>
-
 namespace netshm::core {
 
 void page_locks::lock(std::int32_t page, lock_kind kind)
 {
     if (enabled_)
-        state_->lock(static_cast<off_t>(page) * words_per_page_, kind, fmt::format("page {}", page));
+        state_->lock(static_cast<off_t>(page) * words_per_page_, kind, lock_subject{"page", page});
 }
 
 void page_locks::unlock(std::int32_t page)
