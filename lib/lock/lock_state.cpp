@@ -176,17 +176,61 @@ void lock_state::apply(off_t offset, short type, lock_subject what)
     }
 }
 
+std::size_t lock_state::find_held(off_t offset) const
+{
+    if (held_count_ > linear_search_limit) {
+        auto found = held_index_.find(offset);
+        return found != held_index_.end() ? found->second : npos;
+    }
+    for (std::size_t slot = 0; slot < held_count_; ++slot)
+        if (held_[slot].offset == offset)
+            return slot;
+    return npos;
+}
+
+std::size_t lock_state::add_held(off_t offset)
+{
+    if (held_count_ == held_.size())
+        held_.emplace_back();
+    std::size_t slot = held_count_++;
+    held_[slot].offset = offset;
+    held_[slot].stack.clear();
+    if (held_count_ == linear_search_limit + 1) {
+        for (std::size_t i = 0; i < held_count_; ++i)
+            held_index_.emplace(held_[i].offset, i);
+    } else if (held_count_ > linear_search_limit + 1) {
+        held_index_.emplace(offset, slot);
+    }
+    return slot;
+}
+
+void lock_state::drop_held(std::size_t slot)
+{
+    bool indexed = held_count_ > linear_search_limit;
+    if (indexed)
+        held_index_.erase(held_[slot].offset);
+    std::size_t last = --held_count_;
+    if (slot != last) {
+        std::swap(held_[slot], held_[last]);
+        if (indexed)
+            held_index_[held_[slot].offset] = slot;
+    }
+    if (held_count_ == linear_search_limit)
+        held_index_.clear();
+}
+
 void lock_state::lock(off_t offset, lock_kind kind, lock_subject what)
 {
-    auto found = held_.find(offset);
-    if (found == held_.end()) {
+    std::size_t slot = find_held(offset);
+    if (slot == npos) {
         apply(offset, kind == lock_kind::write ? F_WRLCK : F_RDLCK, what);
-        held_[offset].push_back(kind);
+        held_[add_held(offset)].stack.push_back(kind);
         return;
     }
-    if (kind == lock_kind::write && !holds_write(found->second))
+    std::vector<lock_kind> &stack = held_[slot].stack;
+    if (kind == lock_kind::write && !holds_write(stack))
         apply(offset, F_WRLCK, what);
-    found->second.push_back(kind);
+    stack.push_back(kind);
 }
 
 void lock_state::unlock(off_t offset)
@@ -200,16 +244,16 @@ void lock_state::unlock(off_t offset)
 
 void lock_state::release(off_t offset)
 {
-    auto found = held_.find(offset);
-    if (found == held_.end())
+    std::size_t slot = find_held(offset);
+    if (slot == npos)
         return;
-    std::vector<lock_kind> &stack = found->second;
+    std::vector<lock_kind> &stack = held_[slot].stack;
     lock_kind newest = stack.back();
     lock_subject what{"byte", offset};
     if (stack.size() == 1) {
-        held_.erase(found);
+        drop_held(slot);
         apply(offset, F_UNLCK, what);
-        if (held_.empty())
+        if (held_count_ == 0)
             close_parked();
         return;
     }
@@ -222,22 +266,24 @@ void lock_state::end_group()
 {
     if (--group_depth_ > 0)
         return;
-    std::unordered_map<off_t, std::size_t> releases;
-    for (off_t offset : deferred_)
-        ++releases[offset];
-    deferred_.clear();
+    // Sorted, the releases of one byte stand together.
+    std::sort(deferred_.begin(), deferred_.end());
     // One call per byte: its final state, not every step to it.  Go on past
     // a failure so that one bad release does not keep the others.
     std::exception_ptr first_failure;
-    for (const auto &[offset, count] : releases) {
-        auto found = held_.find(offset);
-        if (found == held_.end())
+    for (auto run = deferred_.begin(); run != deferred_.end();) {
+        off_t offset = *run;
+        auto run_end = std::find_if(run, deferred_.end(), [offset](off_t other) { return other != offset; });
+        auto count = static_cast<std::size_t>(run_end - run);
+        run = run_end;
+        std::size_t slot = find_held(offset);
+        if (slot == npos)
             continue;
-        std::vector<lock_kind> &stack = found->second;
+        std::vector<lock_kind> &stack = held_[slot].stack;
         bool held_write = holds_write(stack);
         try {
             if (count >= stack.size()) {
-                held_.erase(found);
+                drop_held(slot);
                 apply(offset, F_UNLCK, lock_subject{"byte", offset});
             } else {
                 stack.resize(stack.size() - count);
@@ -249,7 +295,8 @@ void lock_state::end_group()
                 first_failure = std::current_exception();
         }
     }
-    if (held_.empty())
+    deferred_.clear();
+    if (held_count_ == 0)
         close_parked();
     if (first_failure)
         std::rethrow_exception(first_failure);
@@ -263,7 +310,7 @@ void lock_state::close_descriptor(int fd)
 
 void lock_state::close_parked()
 {
-    if (!held_.empty())
+    if (held_count_ != 0)
         return;
     for (int fd : parked_)
         ::close(fd);

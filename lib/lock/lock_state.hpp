@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -77,8 +78,25 @@ private:
     ino_t inode_;
     std::uint64_t generation_;
     std::string name_;
+    // The requirements on one byte, newest last.
+    struct held_byte {
+        off_t offset;
+        std::vector<lock_kind> stack;
+    };
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    // Beyond this many bytes held (a large group), held_index_ finds them.
+    static constexpr std::size_t linear_search_limit = 16;
+    std::size_t find_held(off_t offset) const;
+    std::size_t add_held(off_t offset);
+    void drop_held(std::size_t slot);
+
     int group_depth_ = 0;
-    std::unordered_map<off_t, std::vector<lock_kind>> held_;
+    // held_[0, held_count_) are the bytes held; the slots after them are
+    // spare and keep their stacks' capacity, so that a lock allocates nothing.
+    std::vector<held_byte> held_;
+    std::size_t held_count_ = 0;
+    // Byte -> slot, filled only while more than linear_search_limit bytes are held.
+    std::unordered_map<off_t, std::size_t> held_index_;
     std::vector<off_t> deferred_;
     std::vector<int> parked_;
 };
