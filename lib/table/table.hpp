@@ -10,6 +10,7 @@
 #include "shm/shm_object.hpp"
 #include "table/header.hpp"
 #include "table/integrity.hpp"
+#include "table/page_list.hpp"
 #include "util/function_ref.hpp"
 
 #include <cstddef>
@@ -93,8 +94,8 @@ private:
     void map_pages(std::int64_t pages);
     void grow_object(header &h, std::int64_t new_total);
     void ensure_free_pages(header &h, std::int64_t needed);
-    std::vector<std::int32_t> take_free_pages(header &h, std::int64_t count);
-    void free_binding_pages(header &h, const std::vector<std::int32_t> &pages);
+    page_list take_free_pages(header &h, std::int64_t count);
+    void free_binding_pages(header &h, const page_list &pages);
 
     // hash index
     struct cell_ref {
@@ -116,7 +117,7 @@ private:
         std::int32_t first_page;
         std::int32_t older;
         std::int64_t length;
-        std::vector<std::int32_t> pages;  // every page of the value, in order
+        page_list pages;  // every page of the value, in order
     };
     binding read_binding(const header &h, std::int32_t page, std::int32_t key) const;
     std::int32_t write_binding(header &h, std::int32_t key, std::span<const std::int32_t> value,

@@ -105,10 +105,10 @@ void table::ensure_free_pages(header &h, std::int64_t needed)
     store(d, d_free_count, static_cast<std::int32_t>(h.free_count));
 }
 
-std::vector<std::int32_t> table::take_free_pages(header &h, std::int64_t count)
+page_list table::take_free_pages(header &h, std::int64_t count)
 {
     // Walk and check the pages first, so that a damaged list changes nothing.
-    std::vector<std::int32_t> pages;
+    page_list pages;
     pages.reserve(static_cast<std::size_t>(count));
     std::int32_t page = h.free_head;
     for (std::int64_t i = 0; i < count; ++i) {
@@ -127,10 +127,12 @@ std::vector<std::int32_t> table::take_free_pages(header &h, std::int64_t count)
         pages.push_back(page);
         page = next;
     }
-    std::vector<std::int32_t> sorted(pages);
-    std::sort(sorted.begin(), sorted.end());
-    if (auto repeat = std::adjacent_find(sorted.begin(), sorted.end()); repeat != sorted.end())
-        corrupt(object_->name(), fmt::format("the free list has a cycle through page {}", *repeat));
+    if (count > 1) {
+        page_list sorted(pages);
+        std::sort(sorted.begin(), sorted.end());
+        if (auto repeat = std::adjacent_find(sorted.begin(), sorted.end()); repeat != sorted.end())
+            corrupt(object_->name(), fmt::format("the free list has a cycle through page {}", *repeat));
+    }
     h.free_head = page;
     h.free_count -= count;
     store(descriptor_page_, d_free_head, h.free_head);
@@ -138,7 +140,7 @@ std::vector<std::int32_t> table::take_free_pages(header &h, std::int64_t count)
     return pages;
 }
 
-void table::free_binding_pages(header &h, const std::vector<std::int32_t> &pages)
+void table::free_binding_pages(header &h, const page_list &pages)
 {
     for (std::int32_t page : pages) {
         store(page, free_magic_word, free_magic);
@@ -226,7 +228,7 @@ std::int32_t table::write_binding(header &h, std::int32_t key, std::span<const s
 {
     std::int64_t needed = pages_for_value(static_cast<std::int64_t>(value.size()), words_per_page_);
     ensure_free_pages(h, needed);
-    std::vector<std::int32_t> pages = take_free_pages(h, needed);
+    page_list pages = take_free_pages(h, needed);
     const std::int32_t *source = value.data();
     std::int64_t remaining = static_cast<std::int64_t>(value.size());
     for (std::size_t i = 0; i < pages.size(); ++i) {
