@@ -14,8 +14,8 @@ void image_walk::check_probing()
     probe_reach probing(cells_);
     if (probing.full())
         report(problem_kind::probe, extents_.front().first,
-               fmt::format("page {}: the hash table has no free cell, so probing for a key that is not bound "
-                           "never stops",
+               fmt::format("page {}: the hash table has no free cell, so every lookup of a key that is not "
+                           "bound fails",
                            extents_.front().first));
     for (std::int64_t cell : bound_cells_) {
         probe_outcome found = probing.reach(cell);
@@ -23,7 +23,7 @@ void image_walk::check_probing()
             stats_.longest_probe = std::max(stats_.longest_probe, static_cast<std::uint64_t>(found.probes));
             continue;
         }
-        std::int32_t page = cell_place(cell).first;
+        std::int32_t page = cell_page(cell);
         std::int32_t key = cells_[static_cast<std::size_t>(cell)].key;
         std::string unreachable = fmt::format("page {}: key {} in cell {} is not reachable by probing", page, key, cell);
         if (found.stop < 0)

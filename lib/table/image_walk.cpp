@@ -37,17 +37,16 @@ integrity_report image_walk::run()
     return {std::move(problems_), stats_};
 }
 
-std::pair<std::int32_t, int> image_walk::cell_place(std::int64_t index) const
+std::int32_t image_walk::cell_page(std::int64_t index) const
 {
     for (auto [first, pages] : extents_) {
         std::int64_t cells = static_cast<std::int64_t>(pages) * cells_per_page_;
         if (index < cells)
-            return {static_cast<std::int32_t>(first + index / cells_per_page_),
-                    static_cast<int>(layout::hash_page_header + layout::cell_words * (index % cells_per_page_))};
+            return static_cast<std::int32_t>(first + index / cells_per_page_);
         index -= cells;
     }
     // read_extents checked that the extents hold every cell.
-    return {extents_.front().first, layout::hash_page_header};
+    return extents_.front().first;
 }
 
 integrity_report check_image(const std::int32_t *words, std::uint64_t bytes, int words_per_page,

@@ -70,8 +70,8 @@ private:
     {
         problems_.push_back({kind, static_cast<std::int32_t>(page), std::move(message)});
     }
-    // The hash page and word of cell `index`.
-    std::pair<std::int32_t, int> cell_place(std::int64_t index) const;
+    // The hash page holding cell `index`.
+    std::int32_t cell_page(std::int64_t index) const;
 
     const std::int32_t *words_;
     std::uint64_t bytes_;

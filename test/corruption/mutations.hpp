@@ -124,8 +124,9 @@ private:
                 return binding.pages.back();
             }
             case 15: return b.free_list.empty() ? total() - 1 : pick(b.free_list);
-            case 16: return original + 1;
-            case 17: return original - 1;
+            // Wrapping around int32 (UBSan refuses a signed overflow).
+            case 16: return static_cast<int32_t>(static_cast<uint32_t>(original) + 1u);
+            case 17: return static_cast<int32_t>(static_cast<uint32_t>(original) - 1u);
             case 18: return original ^ static_cast<int32_t>(1u << below(32));
             case 19: return content_magic;
             case 20: return followup_magic;
