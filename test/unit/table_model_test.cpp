@@ -9,6 +9,7 @@
 // A failure prints the sequence's seed: NETSHM_MODEL_REPLAY=<seed> runs that
 // sequence alone (for each page size: the failing one is named too).
 #include "netshm_test_helpers.hpp"
+#include "table_model.hpp"
 
 #include <catch2/catch.hpp>
 #include <netshm.h>
@@ -28,15 +29,17 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <sys/mman.h>
 #include <unistd.h>
 #include <vector>
 
 namespace {
 
-using value_t = std::vector<int32_t>;
+using netshm_test::binding_plan;
+using netshm_test::block_walk;
 using netshm_test::descr_ptr;
 using netshm_test::scratch_names;
+using netshm_test::show;
+using netshm_test::value_t;
 
 constexpr int negative_answers[] = {-100, -4711, INT32_MIN};
 
@@ -53,101 +56,6 @@ struct table_closer {
     void operator()(netshm_table *table) const noexcept { netshm_table_close(table); }
 };
 using table_ptr = std::unique_ptr<netshm_table, table_closer>;
-
-std::string show(const value_t &v)
-{
-    std::ostringstream out;
-    out << "[" << v.size() << ":";
-    for (size_t i = 0; i < v.size() && i < 8; ++i)
-        out << " " << v[i];
-    if (v.size() > 8)
-        out << " ...";
-    out << "]";
-    return out.str();
-}
-
-std::string show(const std::vector<value_t> &vs)
-{
-    std::string text = "{";
-    for (const value_t &v : vs)
-        text += " " + show(v);
-    return text + " }";
-}
-
-// The table as the model sees it: every key's bindings, newest first, and
-// the hash table's shape as §5 of the design grows it.
-struct model {
-    std::map<int32_t, std::vector<value_t>> bindings;
-    size_t length = 0;
-    // Keys that own a hash cell (bound, or claimed with no binding left).
-    std::set<int32_t> cells;
-    int64_t claimed = 0;
-    int64_t hash_size = 0;
-    std::vector<int64_t> extent_pages;
-    int64_t cells_per_page = 0;
-    // Content pages the bindings occupy.
-    int64_t used_pages = 0;
-    size_t words_per_page = 0;
-
-    int64_t pages_for(size_t len) const
-    {
-        const size_t first = words_per_page - 6, follow = words_per_page - 4;
-        return len <= first ? 1 : 1 + static_cast<int64_t>((len - first + follow - 1) / follow);
-    }
-
-    const std::vector<value_t> *of(int32_t key) const
-    {
-        auto found = bindings.find(key);
-        return found == bindings.end() || found->second.empty() ? nullptr : &found->second;
-    }
-    // A binding is added for key: claim a cell first if the key has none.
-    void claim_cell(int32_t key)
-    {
-        if (cells.count(key) != 0)
-            return;
-        if (2 * claimed > hash_size) {
-            int64_t largest = *std::max_element(extent_pages.begin(), extent_pages.end());
-            extent_pages.push_back(2 * largest);
-            hash_size += 2 * largest * cells_per_page;
-            // The rehash keeps only the cells that hold a binding.
-            std::set<int32_t> bound;
-            for (const auto &[k, list] : bindings)
-                if (!list.empty())
-                    bound.insert(k);
-            cells = std::move(bound);
-        }
-        ++claimed;
-        cells.insert(key);
-    }
-    void add(int32_t key, value_t v)
-    {
-        claim_cell(key);
-        used_pages += pages_for(v.size());
-        auto &list = bindings[key];
-        list.push_back(std::move(v));
-        std::rotate(list.begin(), list.end() - 1, list.end());
-        ++length;
-    }
-    void replace(int32_t key, value_t v)
-    {
-        auto &list = bindings[key];
-        if (list.empty()) {
-            add(key, std::move(v));
-            return;
-        }
-        used_pages += pages_for(v.size()) - pages_for(list.front().size());
-        list.front() = std::move(v);
-    }
-    void remove(int32_t key)
-    {
-        auto found = bindings.find(key);
-        if (found == bindings.end() || found->second.empty())
-            return;
-        used_pages -= pages_for(found->second.front().size());
-        found->second.erase(found->second.begin());
-        --length;
-    }
-};
 
 struct config {
     uint64_t seed;
@@ -175,23 +83,6 @@ struct totals {
     uint64_t max_extents = 0;
 };
 
-// Calls a C callback function with a lambda (its address as ctx).
-template <class F>
-int blocks_with(netshm_table *t, int32_t key, F &f)
-{
-    return netshm_find_blocks(
-        t, key, [](const int32_t *frag, size_t n, void *ctx) -> int { return (*static_cast<F *>(ctx))(frag, n); },
-        &f);
-}
-
-template <class F>
-int write_blocks_with(netshm_table *t, unsigned ops, int32_t key, F &f)
-{
-    return netshm_write_blocks(
-        t, ops, key, [](int32_t *frag, size_t n, void *ctx) -> int { return (*static_cast<F *>(ctx))(frag, n); },
-        &f);
-}
-
 class sequence {
 public:
     sequence(const config &c, scratch_names &names)
@@ -203,11 +94,7 @@ public:
         netshm_table *table = nullptr;
         expect_ok(netshm_manage(descr, c.locking, c.pagesize, c.init, &table), "manage");
         table_.reset(table);
-        model_.cells_per_page = static_cast<int64_t>(words_ / 4 - 1);
-        model_.words_per_page = words_;
-        const int64_t hash_pages = (2 * c.init - 1) / model_.cells_per_page + 1;
-        model_.extent_pages = {hash_pages};
-        model_.hash_size = hash_pages * model_.cells_per_page;
+        model_.start(words_, c.init);
         build_key_pool();
     }
 
@@ -317,9 +204,8 @@ private:
 
     void expect(int got, int want, const char *what) const
     {
-        if (got != want)
-            fail(std::string(what) + " returned " + std::to_string(got) + " (" + netshm_strerror(got) +
-                 "), expected " + std::to_string(want) + "; netshm_last_error: " + netshm_last_error());
+        if (const std::string problem = netshm_test::unexpected(what, got, want); !problem.empty())
+            fail(problem);
     }
     void expect_ok(int got, const char *what) const { expect(got, NETSHM_OK, what); }
 
@@ -331,157 +217,36 @@ private:
         return base[static_cast<size_t>(base[4]) * wpp + static_cast<size_t>(word)];
     }
 
-    std::vector<size_t> fragments(size_t len) const
-    {
-        const size_t first = words_ - 6, follow = words_ - 4;
-        std::vector<size_t> lengths{std::min(len, first)};
-        for (size_t done = lengths[0]; done < len; done += lengths.back())
-            lengths.push_back(std::min(len - done, follow));
-        return lengths;
-    }
-
-    // The descriptor page against the model: hash size, extents, claimed
-    // cells, bindings, and every page accounted for.
     void check_counters()
     {
-        int32_t *base = nullptr;
-        size_t pages = 0, wpp = 0;
-        expect_ok(netshm_memory(table_.get(), &base, &pages, &wpp), "memory");
-        if (wpp != words_)
-            fail("memory: words_per_page " + std::to_string(wpp));
-        const int32_t *d = base + static_cast<size_t>(base[4]) * wpp;
-        std::ostringstream problem;
-        if (d[1] != static_cast<int64_t>(pages))
-            problem << " total pages " << d[1] << " but memory has " << pages << ";";
-        if (d[2] != model_.hash_size)
-            problem << " hash size " << d[2] << " expected " << model_.hash_size << ";";
-        if (d[3] != model_.claimed)
-            problem << " claimed cells " << d[3] << " expected " << model_.claimed << ";";
-        if (d[4] != static_cast<int64_t>(model_.length))
-            problem << " bindings " << d[4] << " expected " << model_.length << ";";
-        int64_t hash_pages = 0;
-        for (size_t i = 0; i < 16; ++i) {
-            const int32_t count = d[8 + 2 * i + 1];
-            const int64_t want = i < model_.extent_pages.size() ? model_.extent_pages[i] : 0;
-            if (count != want)
-                problem << " extent " << i << " has " << count << " pages, expected " << want << ";";
-            hash_pages += count;
-        }
-        const int64_t used = model_.used_pages;
-        if (2 + hash_pages + d[6] + used != d[1])
-            problem << " page accounting: 2 + " << hash_pages << " hash + " << d[6] << " free + " << used
-                    << " used != " << d[1] << " total;";
-        if (!problem.str().empty())
-            fail("descriptor page:" + problem.str());
-    }
-
-    std::vector<value_t> find_all(netshm_table *t, int32_t key)
-    {
-        std::vector<value_t> all;
-        auto collect = [&all](const int32_t *v, size_t n) -> int {
-            all.emplace_back(v, v + n);
-            return 0;
-        };
-        expect_ok(netshm_find_all(
-                      t, key,
-                      [](const int32_t *v, size_t n, void *ctx) -> int { return (*static_cast<decltype(collect) *>(ctx))(v, n); },
-                      &collect),
-                  "find_all");
-        return all;
+        if (const std::string problem = netshm_test::descriptor_differences(table_.get(), model_); !problem.empty())
+            fail(problem);
     }
 
     void compare_key(netshm_table *t, int32_t key)
     {
-        const std::vector<value_t> got = find_all(t, key);
-        const std::vector<value_t> *want = model_.of(key);
-        if (want == nullptr ? !got.empty() : got != *want)
-            fail("find_all(" + std::to_string(key) + ") gave " + show(got) + ", the model has " +
-                 (want ? show(*want) : std::string("nothing")));
+        if (const std::string problem = netshm_test::key_differences(t, model_, key); !problem.empty())
+            fail(problem);
     }
 
     void compare_length(netshm_table *t)
     {
-        size_t n = 0;
-        expect_ok(netshm_length(t, &n), "length");
-        if (n != model_.length)
-            fail("length " + std::to_string(n) + ", the model has " + std::to_string(model_.length));
+        if (const std::string problem = netshm_test::length_differences(t, model_); !problem.empty())
+            fail(problem);
     }
 
     void compare_everything(netshm_table *t)
     {
-        std::map<int32_t, std::vector<value_t>> seen;
-        auto collect = [&seen](int32_t k, const int32_t *v, size_t n) -> int {
-            seen[k].emplace_back(v, v + n);
-            return 0;
-        };
-        expect_ok(netshm_iter(
-                      t,
-                      [](int32_t k, const int32_t *v, size_t n, void *ctx) -> int {
-                          return (*static_cast<decltype(collect) *>(ctx))(k, v, n);
-                      },
-                      &collect),
-                  "iter");
-        std::map<int32_t, std::vector<value_t>> want;
-        for (const auto &[k, list] : model_.bindings)
-            if (!list.empty())
-                want[k] = list;
-        if (seen != want) {
-            std::string diff;
-            for (const auto &[k, list] : want)
-                if (seen[k] != list)
-                    diff += "\n    key " + std::to_string(k) + ": iter " + show(seen[k]) + ", model " + show(list);
-            for (const auto &[k, list] : seen)
-                if (!want.count(k) && !list.empty())
-                    diff += "\n    key " + std::to_string(k) + ": iter " + show(list) + ", not in the model";
-            fail("iter disagrees with the model:" + diff);
-        }
-        std::multiset<int32_t> keys;
-        auto collect_key = [&keys](int32_t k) -> int {
-            keys.insert(k);
-            return 0;
-        };
-        expect_ok(netshm_iter_keys(
-                      t, [](int32_t k, void *ctx) -> int { return (*static_cast<decltype(collect_key) *>(ctx))(k); },
-                      &collect_key),
-                  "iter_keys");
-        std::multiset<int32_t> want_keys;
-        for (const auto &[k, list] : want)
-            want_keys.insert(k);
-        if (keys != want_keys)
-            fail("iter_keys gave " + std::to_string(keys.size()) + " keys, the model has " +
-                 std::to_string(want_keys.size()));
-        compare_length(t);
+        if (const std::string problem = netshm_test::iteration_differences(t, model_); !problem.empty())
+            fail(problem);
         if (t == table_.get())
             check_counters();
     }
 
     void compare_dump()
     {
-        const int fd = ::memfd_create("netshm-model-dump", MFD_CLOEXEC);
-        if (fd < 0)
-            fail("memfd_create failed");
-        expect_ok(netshm_dump(table_.get(), fd), "dump");
-        const off_t size = ::lseek(fd, 0, SEEK_END);
-        std::string text(static_cast<size_t>(size), '\0');
-        const bool read_ok = ::pread(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size());
-        ::close(fd);
-        if (!read_ok)
-            fail("cannot read the dump back");
-        std::multiset<std::string> want;
-        for (const auto &[k, list] : model_.bindings)
-            for (const value_t &v : list) {
-                std::string line = "  " + std::to_string(k) + " => [| ";
-                for (size_t i = 0; i < v.size(); ++i)
-                    line += (i ? "; " : "") + std::to_string(v[i]);
-                want.insert(line + " |]");
-            }
-        std::vector<std::string> lines;
-        for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
-            lines.push_back(text.substr(start, end - start));
-        if (lines.size() < 2 || lines.front() != "<shm length=" + std::to_string(model_.length) ||
-            lines.back() != ">" || text.back() != '\n' ||
-            std::multiset<std::string>(lines.begin() + 1, lines.end() - 1) != want)
-            fail("dump disagrees with the model:\n" + text.substr(0, 2000));
+        if (const std::string problem = netshm_test::dump_differences(table_.get(), model_); !problem.empty())
+            fail(problem);
     }
 
     // ------------------------------------------------------------ operations
@@ -620,14 +385,6 @@ private:
                  show(want->front()));
     }
 
-    // What a block callback does with one binding.
-    struct binding_plan {
-        uint32_t mask = 0;      // write_blocks: XORed into every word seen (0 = no write)
-        size_t remove_at = SIZE_MAX;  // call index answering REMOVE_BINDING
-        size_t stop_at = SIZE_MAX;    // call index answering `stop`
-        int stop = NETSHM_CONTINUE;   // NEXT, BREAK or a negative value
-    };
-
     binding_plan random_plan(size_t calls, bool writes, bool removes)
     {
         binding_plan plan;
@@ -652,106 +409,12 @@ private:
         return plan;
     }
 
-    // Drives a block callback through the model's bindings of a key:
-    // checks every call, answers by plan, and works out what must result.
-    struct block_walk {
-        const sequence *seq;
-        std::vector<value_t> bindings;  // updated with in-place writes
-        std::vector<binding_plan> plans;
-        std::vector<bool> removed;
-        bool announce = false;
-        size_t binding = 0, call = 0, offset = 0;
-        bool remove_pending = false, finished = false;
-        int expected_rc = NETSHM_OK;
-        std::string problem;
-
-        void end_binding(bool apply_removal)
-        {
-            if (apply_removal && remove_pending)
-                removed[binding] = true;
-            remove_pending = false;
-            ++binding;
-            call = 0;
-            offset = 0;
-        }
-
-        // find_blocks: read-only fragments (its plans never write).
-        int operator()(const int32_t *frag, size_t n) { return visit(frag, n, nullptr); }
-        int operator()(int32_t *frag, size_t n) { return visit(frag, n, frag); }
-
-        int visit(const int32_t *frag, size_t n, int32_t *writable)
-        {
-            if (!problem.empty())
-                return -1000;
-            if (finished || binding >= bindings.size()) {
-                problem = "a call after the walk should have ended";
-                return -1000;
-            }
-            value_t &v = bindings[binding];
-            const std::vector<size_t> lengths = seq->fragments(v.size());
-            const bool at_end = call == lengths.size();
-            if ((frag == nullptr) != at_end || (at_end ? n != 0 : n != lengths[call])) {
-                problem = "binding " + std::to_string(binding) + " call " + std::to_string(call) + ": got " +
-                          (frag ? "a fragment" : "the end marker") + " of length " + std::to_string(n) +
-                          " for a value of length " + std::to_string(v.size());
-                return -1000;
-            }
-            if (frag != nullptr && !std::equal(frag, frag + n, v.begin() + static_cast<std::ptrdiff_t>(offset))) {
-                problem = "binding " + std::to_string(binding) + " fragment " + std::to_string(call) + " differs";
-                return -1000;
-            }
-            const binding_plan &plan = plans[binding];
-            if (writable != nullptr && plan.mask != 0)
-                for (size_t i = 0; i < n; ++i) {
-                    writable[i] = static_cast<int32_t>(static_cast<uint32_t>(writable[i]) ^ plan.mask);
-                    v[offset + i] = writable[i];
-                }
-            int answer = NETSHM_CONTINUE;
-            if (call == plan.stop_at)
-                answer = plan.stop;
-            else if (call == plan.remove_at)
-                answer = NETSHM_REMOVE_BINDING;
-            offset += n;
-            ++call;
-            if (answer == NETSHM_REMOVE_BINDING) {
-                if (!announce) {
-                    expected_rc = NETSHM_EINVAL;
-                    finished = true;
-                    return answer;
-                }
-                remove_pending = true;
-            }
-            if (answer < 0) {
-                expected_rc = answer;
-                finished = true;
-            } else if (answer == NETSHM_BREAK) {
-                end_binding(true);
-                finished = true;
-            } else if (answer == NETSHM_NEXT || at_end) {
-                end_binding(true);
-            }
-            return answer;
-        }
-    };
-
     block_walk plan_walk(int32_t key, bool writes, bool removes, std::string &line)
     {
-        block_walk walk;
-        walk.seq = this;
-        if (const std::vector<value_t> *list = model_.of(key))
-            walk.bindings = *list;
-        walk.removed.assign(walk.bindings.size(), false);
-        for (const value_t &v : walk.bindings) {
-            walk.plans.push_back(random_plan(fragments(v.size()).size() + 1, writes, removes));
-            const binding_plan &p = walk.plans.back();
-            line += " {";
-            if (p.mask)
-                line += " write";
-            if (p.remove_at != SIZE_MAX)
-                line += " remove@" + std::to_string(p.remove_at);
-            if (p.stop_at != SIZE_MAX)
-                line += " " + std::to_string(p.stop) + "@" + std::to_string(p.stop_at);
-            line += " }";
+        block_walk walk = block_walk::over(model_, key);
+        for (size_t i = 0; i < walk.bindings.size(); ++i) {
+            walk.plans.push_back(random_plan(walk.calls_of(i), writes, removes));
+            line += walk.plans.back().describe();
         }
         return walk;
     }
@@ -761,13 +424,9 @@ private:
         std::string line = "find_blocks " + std::to_string(key);
         block_walk walk = plan_walk(key, false, false, line);
         note(line);
-        const int rc = blocks_with(table_.get(), key, walk);
-        if (!walk.problem.empty())
-            fail("find_blocks: " + walk.problem);
-        expect(rc, walk.expected_rc, "find_blocks");
-        if (!walk.finished && walk.binding != walk.bindings.size())
-            fail("find_blocks ended after " + std::to_string(walk.binding) + " of " +
-                 std::to_string(walk.bindings.size()) + " bindings");
+        const int rc = netshm_test::blocks_with(table_.get(), key, walk);
+        if (const std::string problem = walk.verdict(rc); !problem.empty())
+            fail("find_blocks: " + problem);
     }
 
     void do_write_blocks(int32_t key)
@@ -782,25 +441,10 @@ private:
         const unsigned ops = walk.announce && (any_removal || chance(50)) ? unsigned{NETSHM_OP_REMOVE_BINDING} : 0u;
         walk.announce = ops != 0;
         note(line + (ops ? " (remove announced)" : ""));
-        const int rc = write_blocks_with(table_.get(), ops, key, walk);
-        if (!walk.problem.empty())
-            fail("write_blocks: " + walk.problem);
-        expect(rc, walk.expected_rc, "write_blocks");
-        if (!walk.finished && walk.binding != walk.bindings.size())
-            fail("write_blocks ended after " + std::to_string(walk.binding) + " of " +
-                 std::to_string(walk.bindings.size()) + " bindings");
-        if (walk.bindings.empty())
-            return;
-        std::vector<value_t> kept;
-        for (size_t i = 0; i < walk.bindings.size(); ++i) {
-            if (walk.removed[i]) {
-                --model_.length;
-                model_.used_pages -= model_.pages_for(walk.bindings[i].size());
-            } else {
-                kept.push_back(walk.bindings[i]);
-            }
-        }
-        model_.bindings[key] = std::move(kept);
+        const int rc = netshm_test::write_blocks_with(table_.get(), ops, key, walk);
+        if (const std::string problem = walk.verdict(rc); !problem.empty())
+            fail("write_blocks: " + problem);
+        walk.apply(model_, key);
     }
 
     void begin_group()
@@ -877,7 +521,7 @@ private:
     std::string name_;
     descr_ptr descr_;
     table_ptr table_;
-    model model_;
+    netshm_test::table_model model_;
     std::vector<int32_t> keys_;
     std::deque<std::string> trace_;
     int group_depth_ = 0;
