@@ -7,6 +7,7 @@
 #include "netshm.h"
 
 #include <cerrno>
+#include <cstring>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -40,6 +41,18 @@ int guarded(Body &&body) noexcept
         set_last_error("internal error: unknown exception", 0);
         return NETSHM_EINVAL;
     }
+}
+
+// The int a C caller passed as an enum parameter.  C allows any int there,
+// but in C++ loading a value outside the enum's range is undefined (UBSan's
+// -fsanitize=enum), so the bytes are read as an int.
+template <class Enum>
+int enum_argument(const Enum &value) noexcept
+{
+    static_assert(std::is_enum_v<Enum> && sizeof(Enum) == sizeof(int));
+    int raw;
+    std::memcpy(&raw, &value, sizeof raw);
+    return raw;
 }
 
 // Fails with NETSHM_EINVAL naming the argument when `pointer` is NULL.

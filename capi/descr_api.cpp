@@ -12,11 +12,12 @@ using netshm::core::shm_object;
 
 namespace {
 
-shm_kind kind_of(netshm_type type)
+shm_kind kind_of(const netshm_type &type)
 {
-    if (type != NETSHM_TYPE_FILE && type != NETSHM_TYPE_POSIX)
-        netshm::core::throw_invalid("unknown object type " + std::to_string(static_cast<int>(type)));
-    return static_cast<shm_kind>(type);
+    int raw = netshm::capi::enum_argument(type);
+    if (raw != NETSHM_TYPE_FILE && raw != NETSHM_TYPE_POSIX)
+        netshm::core::throw_invalid("unknown object type " + std::to_string(raw));
+    return static_cast<shm_kind>(raw);
 }
 
 void hand_out(std::shared_ptr<shm_object> object, netshm_descr **out)

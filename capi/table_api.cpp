@@ -38,9 +38,10 @@ int netshm_manage(netshm_descr *descr, netshm_locking locking, unsigned pagesize
         require(out, "netshm_manage", "out");
         *out = nullptr;
         require(descr, "netshm_manage", "descr");
-        if (locking != NETSHM_NO_LOCKING && locking != NETSHM_RECORD_LOCKING)
-            core::throw_invalid(fmt::format("netshm_manage: unknown locking method {}", static_cast<int>(locking)));
-        auto method = locking == NETSHM_RECORD_LOCKING ? core::locking_method::record : core::locking_method::none;
+        int raw_locking = netshm::capi::enum_argument(locking);
+        if (raw_locking != NETSHM_NO_LOCKING && raw_locking != NETSHM_RECORD_LOCKING)
+            core::throw_invalid(fmt::format("netshm_manage: unknown locking method {}", raw_locking));
+        auto method = raw_locking == NETSHM_RECORD_LOCKING ? core::locking_method::record : core::locking_method::none;
         auto managed = core::table::manage(descr->object, method, pagesize, init);
         *out = new netshm_table{std::move(managed)};
     });
