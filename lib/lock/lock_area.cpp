@@ -1,0 +1,200 @@
+#include "lock/lock_area.hpp"
+
+#include "core/error.hpp"
+
+#include <array>
+#include <cerrno>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace netshm::core {
+namespace {
+
+using namespace layout;
+
+// The fields of an intent record, words la_intent_key .. la_reserved - 1.
+constexpr int intent_field_words = la_reserved - la_intent_key;
+using intent_words = std::array<std::int32_t, intent_field_words>;
+
+intent_words to_words(const intent &record)
+{
+    const descriptor_snapshot &s = record.snapshot;
+    const auto hint = static_cast<std::uint64_t>(record.reinit_hint);
+    return {record.key,
+            s.total_pages, s.hash_size, s.claimed_cells, s.bindings, s.free_head, s.free_count, s.extents,
+            record.cell_index, record.cell_old_key, record.cell_old_ptr,
+            record.allocated_first, record.allocated_count, record.free_head_after,
+            record.freed_first, record.freed_count,
+            static_cast<std::int32_t>(static_cast<std::uint32_t>(hint)),
+            static_cast<std::int32_t>(static_cast<std::uint32_t>(hint >> 32))};
+}
+
+intent from_words(intent_op op, const intent_words &w)
+{
+    const auto low = static_cast<std::uint32_t>(w[16]);
+    const auto high = static_cast<std::uint32_t>(w[17]);
+    return intent{op,
+                  w[0],
+                  descriptor_snapshot{w[1], w[2], w[3], w[4], w[5], w[6], w[7]},
+                  w[8], w[9], w[10],
+                  w[11], w[12], w[13],
+                  w[14], w[15],
+                  static_cast<std::int64_t>((std::uint64_t{high} << 32) | low)};
+}
+
+std::uint32_t *as_unsigned(std::int32_t *w) noexcept { return reinterpret_cast<std::uint32_t *>(w); }
+
+std::size_t system_page_size()
+{
+    long size = ::sysconf(_SC_PAGESIZE);
+    return size > 0 ? static_cast<std::size_t>(size) : 4096;
+}
+
+// Touching a mapped page beyond the end of the object would be SIGBUS.
+int checked_fd(int fd, const std::string &name)
+{
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+        throw_system(errno, "fstat", name);
+    if (st.st_size < static_cast<off_t>(lock_area_end_bytes))
+        throw_invalid(fmt::format("lock area of {}: the object has {} bytes, less than page 0's lock area", name,
+                                  st.st_size));
+    return fd;
+}
+
+} // namespace
+
+lock_area::lock_area(int fd, std::string name)
+    : name_(std::move(name)), page_(checked_fd(fd, name_), system_page_size(), true, name_)
+{
+}
+
+pthread_mutex_t *lock_area::mutex() const noexcept
+{
+    return reinterpret_cast<pthread_mutex_t *>(reinterpret_cast<char *>(page_.words()) + lock_area_mutex_offset);
+}
+
+void lock_area::initialise()
+{
+    __atomic_store_n(word(la_magic), 0, __ATOMIC_RELAXED);
+    pthread_mutexattr_t attributes;
+    if (int rc = ::pthread_mutexattr_init(&attributes); rc != 0)
+        throw_system(rc, "pthread_mutexattr_init for the lock area of", name_);
+    int rc = ::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+    if (rc == 0)
+        rc = ::pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+    // Error checking: a thread locking twice gets EDEADLK instead of hanging.
+    if (rc == 0)
+        rc = ::pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK);
+    if (rc == 0)
+        rc = ::pthread_mutex_init(mutex(), &attributes);
+    ::pthread_mutexattr_destroy(&attributes);
+    if (rc != 0)
+        throw_system(rc, "pthread_mutex_init in the lock area of", name_);
+    __atomic_store_n(word(la_sequence), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(word(la_state), lock_area_consistent, __ATOMIC_RELAXED);
+    for (int w = la_intent_op; w < la_end; ++w)
+        __atomic_store_n(word(w), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(word(la_magic), lock_area_magic, __ATOMIC_RELEASE);
+}
+
+bool lock_area::is_initialised() const noexcept
+{
+    return __atomic_load_n(word(la_magic), __ATOMIC_ACQUIRE) == lock_area_magic;
+}
+
+bool lock_area::lock()
+{
+    int rc = ::pthread_mutex_lock(mutex());
+    if (rc == 0)
+        return false;
+    if (rc == EOWNERDEAD)
+        return true;
+    if (rc == ENOTRECOVERABLE)
+        throw error(errc::corrupt,
+                    fmt::format("lock area of {}: the writer mutex is unrecoverable (a process released it "
+                                "without recovering from a dead writer)",
+                                name_),
+                    rc);
+    throw_system(rc, "pthread_mutex_lock in the lock area of", name_);
+}
+
+void lock_area::mark_consistent()
+{
+    if (int rc = ::pthread_mutex_consistent(mutex()); rc != 0)
+        throw_system(rc, "pthread_mutex_consistent in the lock area of", name_);
+}
+
+void lock_area::unlock()
+{
+    if (int rc = ::pthread_mutex_unlock(mutex()); rc != 0)
+        throw_system(rc, "pthread_mutex_unlock in the lock area of", name_);
+}
+
+void lock_area::begin_write() noexcept
+{
+    std::uint32_t *sequence = as_unsigned(word(la_sequence));
+    std::uint32_t current = __atomic_load_n(sequence, __ATOMIC_RELAXED);
+    if (stable(current))
+        __atomic_store_n(sequence, current + 1, __ATOMIC_RELAXED);
+    // The odd value is ordered before every store of the write: a reader that
+    // sees one of those stores, then fences, sees the counter changed.
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void lock_area::end_write() noexcept
+{
+    std::uint32_t *sequence = as_unsigned(word(la_sequence));
+    std::uint32_t current = __atomic_load_n(sequence, __ATOMIC_RELAXED);
+    if (!stable(current))
+        __atomic_store_n(sequence, current + 1, __ATOMIC_RELEASE);
+}
+
+std::uint32_t lock_area::read_begin() const noexcept
+{
+    return __atomic_load_n(as_unsigned(word(la_sequence)), __ATOMIC_ACQUIRE);
+}
+
+bool lock_area::read_validate(std::uint32_t begun) const noexcept
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(as_unsigned(word(la_sequence)), __ATOMIC_RELAXED) == begun;
+}
+
+bool lock_area::is_corrupt() const noexcept
+{
+    return __atomic_load_n(word(la_state), __ATOMIC_ACQUIRE) != lock_area_consistent;
+}
+
+void lock_area::set_corrupt(bool corrupt) noexcept
+{
+    __atomic_store_n(word(la_state), corrupt ? lock_area_corrupt : lock_area_consistent, __ATOMIC_RELEASE);
+}
+
+void lock_area::write_intent(const intent &record) noexcept
+{
+    const intent_words fields = to_words(record);
+    for (int i = 0; i < intent_field_words; ++i)
+        __atomic_store_n(word(la_intent_key + i), fields[static_cast<std::size_t>(i)], __ATOMIC_RELAXED);
+    __atomic_store_n(word(la_intent_op), static_cast<std::int32_t>(record.op), __ATOMIC_RELEASE);
+}
+
+void lock_area::clear_intent() noexcept
+{
+    __atomic_store_n(word(la_intent_op), static_cast<std::int32_t>(intent_op::none), __ATOMIC_RELEASE);
+}
+
+intent lock_area::read_intent() const
+{
+    const std::int32_t op = __atomic_load_n(word(la_intent_op), __ATOMIC_ACQUIRE);
+    if (op < 0 || op > intent_op_last)
+        throw error(errc::corrupt, fmt::format("lock area of {}: the intent record names unknown operation {}",
+                                               name_, op));
+    intent_words fields;
+    for (int i = 0; i < intent_field_words; ++i)
+        fields[static_cast<std::size_t>(i)] = __atomic_load_n(word(la_intent_key + i), __ATOMIC_RELAXED);
+    return from_words(static_cast<intent_op>(op), fields);
+}
+
+} // namespace netshm::core
