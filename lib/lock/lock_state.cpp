@@ -176,6 +176,18 @@ void lock_state::apply(off_t offset, short type, lock_subject what)
     }
 }
 
+bool lock_state::others_hold(off_t offset, lock_kind kind, lock_subject what) const
+{
+    struct flock query {};
+    query.l_type = kind == lock_kind::write ? F_WRLCK : F_RDLCK;
+    query.l_whence = SEEK_SET;
+    query.l_start = offset;
+    query.l_len = 1;
+    if (::fcntl(fd_, F_GETLK, &query) != 0)
+        throw_system(errno, fmt::format("test lock {} {} of", what.unit, what.number), name_);
+    return query.l_type != F_UNLCK;
+}
+
 std::size_t lock_state::find_held(off_t offset) const
 {
     if (held_count_ > linear_search_limit) {

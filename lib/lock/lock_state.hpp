@@ -51,6 +51,11 @@ public:
     void lock(off_t offset, lock_kind kind, lock_subject what);
     // Releases the newest requirement at `offset` (deferred inside a group).
     void unlock(off_t offset);
+    // Whether another process holds a lock on `offset` that conflicts with
+    // `kind` (F_GETLK, which never reports this process's own locks).
+    bool others_hold(off_t offset, lock_kind kind, lock_subject what) const;
+    // Whether this process holds `offset` (released or not inside a group).
+    bool holds(off_t offset) const noexcept { return find_held(offset) != npos; }
     void begin_group() noexcept { ++group_depth_; }
     void end_group();
 
@@ -59,6 +64,8 @@ public:
     // Closes a descriptor inherited across fork without dropping the locks
     // this process took since on the same file.
     static void close_inherited(int fd) noexcept;
+
+    const std::string &name() const noexcept { return name_; }
 
     // Callbacks of operations running now: modifications are refused meanwhile.
     int callbacks_active = 0;
