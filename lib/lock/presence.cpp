@@ -1,0 +1,123 @@
+#include "lock/presence.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+#include <mutex>
+#include <utility>
+
+namespace netshm::core {
+namespace {
+
+const char *method_of(off_t presence_byte)
+{
+    return presence_byte == mutex_presence_byte ? "mutex" : "record";
+}
+
+lock_subject subject(off_t byte)
+{
+    return lock_subject{"byte", byte};
+}
+
+// For cleanup paths: a lock the kernel would not release goes when the
+// state's descriptor closes.
+void unlock_quietly(lock_state &state, off_t byte) noexcept
+{
+    try {
+        state.unlock(byte);
+    } catch (...) {
+    }
+}
+
+// Releases the setup lock when the constructor ends, normally or not.
+class setup_hold {
+public:
+    setup_hold(lock_state &state, lock_kind kind) : state_(state) { state.lock(setup_byte, kind, subject(setup_byte)); }
+    setup_hold(const setup_hold &) = delete;
+    setup_hold &operator=(const setup_hold &) = delete;
+    ~setup_hold() { unlock_quietly(state_, setup_byte); }
+
+private:
+    lock_state &state_;
+};
+
+} // namespace
+
+presence presence::record_locking(std::shared_ptr<lock_state> state)
+{
+    return presence(std::move(state), record_presence_byte, mutex_presence_byte, nullptr);
+}
+
+presence presence::mutex_locking(std::shared_ptr<lock_state> state, function_ref<void()> initialise_lock_area)
+{
+    return presence(std::move(state), mutex_presence_byte, record_presence_byte, &initialise_lock_area);
+}
+
+// Why two processes of different methods never both miss each other: each
+// one checks the other method's byte and takes its own while it holds the
+// setup byte, and the two holds conflict (mutex locking takes it in write
+// mode), so one of them comes second and finds the first one's presence
+// taken.  Two mutex-mode processes exclude each other the same way, so "no
+// process holds the mutex presence" stays true until the lock area is set up.
+// Record locking takes the setup byte in read mode: record-mode processes
+// need not exclude each other, and a table of a descriptor opened read-only
+// could not take a write lock.  The presence bytes are only ever read-locked,
+// so taking one never waits, and the setup lock is held only briefly.
+presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other,
+                   function_ref<void()> *initialise_if_first)
+    : state_(std::move(state)), byte_(own), generation_(fork_generation())
+{
+    lock_state &s = *state_;
+    std::lock_guard<std::recursive_mutex> operation(s.mutex());
+    setup_hold setup(s, initialise_if_first != nullptr ? lock_kind::write : lock_kind::read);
+    const bool here = s.holds(other);
+    if (here || s.others_hold(other, lock_kind::write, subject(other)))
+        throw error(errc::busy, fmt::format("{}: the object is open with {} locking in {} process; {} locking cannot "
+                                            "be used meanwhile",
+                                            s.name(), method_of(other), here ? "this" : "another", method_of(own)));
+    const bool first =
+        initialise_if_first != nullptr && !s.holds(own) && !s.others_hold(own, lock_kind::write, subject(own));
+    s.lock(own, lock_kind::read, subject(own));
+    if (!first)
+        return;
+    try {
+        (*initialise_if_first)();
+    } catch (...) {
+        unlock_quietly(s, own);
+        throw;
+    }
+}
+
+presence::presence(presence &&other) noexcept
+    : state_(std::move(other.state_)), byte_(other.byte_), generation_(other.generation_)
+{
+}
+
+presence &presence::operator=(presence &&other) noexcept
+{
+    if (this != &other) {
+        release();
+        state_ = std::move(other.state_);
+        byte_ = other.byte_;
+        generation_ = other.generation_;
+    }
+    return *this;
+}
+
+presence::~presence()
+{
+    release();
+}
+
+void presence::release() noexcept
+{
+    std::shared_ptr<lock_state> state = std::move(state_);
+    // A child after fork holds none of its parent's locks, and must not wait
+    // for a state mutex that a parent's thread may hold.
+    if (!state || generation_ != fork_generation())
+        return;
+    std::lock_guard<std::recursive_mutex> operation(state->mutex());
+    unlock_quietly(*state, byte_);
+}
+
+} // namespace netshm::core
