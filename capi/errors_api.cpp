@@ -4,6 +4,8 @@
 
 #include "core/error.hpp"
 
+#include <charconv>
+#include <cstring>
 #include <string>
 
 namespace netshm::capi {
@@ -42,6 +44,17 @@ void set_last_error(std::string_view message, int sys_errno)
         last.message.clear();
     }
     last.sys_errno = sys_errno;
+}
+
+void set_last_error_unbound(std::int32_t key)
+{
+    // Formatted by hand: fmt would cost more than the lookup that missed.
+    constexpr std::string_view prefix = "key ", suffix = " is not bound";
+    char text[prefix.size() + 11 + suffix.size()];
+    std::memcpy(text, prefix.data(), prefix.size());
+    char *end = std::to_chars(text + prefix.size(), text + sizeof text, key).ptr;
+    std::memcpy(end, suffix.data(), suffix.size());
+    set_last_error(std::string_view(text, static_cast<std::size_t>(end - text) + suffix.size()), 0);
 }
 
 } // namespace netshm::capi

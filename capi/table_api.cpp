@@ -139,7 +139,7 @@ int netshm_find(netshm_table *table, int32_t key, int32_t **value, size_t *len)
             return copy;
         });
         if (!found) {
-            netshm::capi::set_last_error(fmt::format("key {} is not bound", key), 0);
+            netshm::capi::set_last_error_unbound(key);
             return static_cast<int>(NETSHM_ENOTFOUND);
         }
         *value = copy;
@@ -162,7 +162,7 @@ int netshm_find_into(netshm_table *table, int32_t key, int32_t *buf, size_t cap,
         });
         if (!found) {
             *len = 0;
-            netshm::capi::set_last_error(fmt::format("key {} is not bound", key), 0);
+            netshm::capi::set_last_error_unbound(key);
             return static_cast<int>(NETSHM_ENOTFOUND);
         }
         if (!fits) {

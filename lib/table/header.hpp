@@ -40,9 +40,27 @@ struct header {
     }
 };
 
-// Reads the descriptor page `d` (its words at `words`) into `out`.  `pages_available`
-// bounds the total page count (the object's size in pages).  Returns an empty
+// The words of a descriptor page a header is made of.
+using descriptor_words = std::array<std::int32_t, layout::descriptor_words_used>;
+// Loads each word of the descriptor page at `words` once.
+void load_descriptor(const std::int32_t *words, descriptor_words &out) noexcept;
+
+// How the descriptor page at `words` differs from the words `validated`: not at
+// all, in the counters only (every modification changes them), or in its
+// structure (the magic, the total page count, the hash table size, the extents).
+enum class descriptor_change { none, counters, structure };
+descriptor_change compare_descriptor(const std::int32_t *words, const descriptor_words &validated) noexcept;
+
+// The structure of descriptor page `d` into `out`.  `pages_available` bounds
+// the total page count (the object's size in pages).  Returns an empty
 // string, or what is wrong.
+std::string read_structure(const descriptor_words &words, std::int32_t d, std::int64_t pages_available,
+                           int cells_per_page, header &out);
+// The counters into `out`, whose structure read_structure has filled; the
+// same kind of answer.
+std::string read_counters(const descriptor_words &words, header &out);
+
+// read_structure, then read_counters, of the descriptor page `d` at `words`.
 std::string read_header(const std::int32_t *words, std::int32_t d, std::int64_t pages_available,
                         int cells_per_page, header &out);
 

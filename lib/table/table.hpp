@@ -158,6 +158,12 @@ private:
     std::int64_t mapped_pages_ = 0;
     // Mappings replaced while callbacks may still hold pointers into them.
     std::vector<mapping> retired_;
+    // The header refresh() last validated and the descriptor words it was
+    // read from: while they stay the same nothing is checked again, and while
+    // only the counters change only they are.  A new mapping invalidates it.
+    descriptor_words validated_words_{};
+    header validated_{};
+    bool header_validated_ = false;
     std::uint64_t generation_;
     bool mimic_ocamlnet_ = false;
 };

@@ -45,26 +45,41 @@ void table::map_pages(std::int64_t pages)
     mapping_ = std::move(fresh);
     base_ = mapping_.words();
     mapped_pages_ = pages;
+    header_validated_ = false;
 }
 
 header table::refresh()
 {
-    std::int32_t total = load(descriptor_page_, d_total_pages);
-    if (total > mapped_pages_) {
-        // Another process grew the object: map what the object really holds.
-        std::int64_t available = static_cast<std::int64_t>(object_->size() / (static_cast<std::uint64_t>(words_per_page_) * 4));
-        if (total > available)
-            corrupt(object_->name(), fmt::format("descriptor page {}: total page count {} exceeds the "
-                                                 "object's {} pages",
-                                                 descriptor_page_, total, available));
-        map_pages(total);
+    const std::int32_t *words = page_words(descriptor_page_);
+    descriptor_change change =
+        header_validated_ ? compare_descriptor(words, validated_words_) : descriptor_change::structure;
+    if (change == descriptor_change::none)
+        return validated_;
+    header_validated_ = false;
+    if (change == descriptor_change::counters) {
+        for (int i = d_claimed_cells; i <= d_free_count; ++i)
+            validated_words_[static_cast<std::size_t>(i)] = load(descriptor_page_, i);
+    } else {
+        load_descriptor(words, validated_words_);
+        if (std::int32_t total = validated_words_[d_total_pages]; total > mapped_pages_) {
+            // Another process grew the object: map what the object really holds.
+            std::int64_t available = static_cast<std::int64_t>(object_->size() / (static_cast<std::uint64_t>(words_per_page_) * 4));
+            if (total > available)
+                corrupt(object_->name(), fmt::format("descriptor page {}: total page count {} exceeds the "
+                                                     "object's {} pages",
+                                                     descriptor_page_, total, available));
+            map_pages(total);
+        }
+        std::string problem =
+            read_structure(validated_words_, descriptor_page_, mapped_pages_, cells_per_page_, validated_);
+        if (!problem.empty())
+            corrupt(object_->name(), std::move(problem));
     }
-    header h;
-    std::string problem =
-        read_header(page_words(descriptor_page_), descriptor_page_, mapped_pages_, cells_per_page_, h);
+    std::string problem = read_counters(validated_words_, validated_);
     if (!problem.empty())
         corrupt(object_->name(), std::move(problem));
-    return h;
+    header_validated_ = true;
+    return validated_;
 }
 
 void table::grow_object(header &h, std::int64_t new_total)

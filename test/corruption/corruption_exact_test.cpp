@@ -344,15 +344,26 @@ TEST_CASE("corruption: a binding count larger than the table is corrupt", "[corr
     CHECK_CORRUPT_NAMING_PAGE(netshm_length(d.get(), &n));
 }
 
+namespace {
+
+// Key 1 bound, and the pages of key 2's binding on the free list: every
+// descriptor word in use.
+void bind_one_free_some(damaged_table &d)
+{
+    d.add(1, {1});
+    d.add(2, value_of(2, 80));
+    REQUIRE_NETSHM_OK(netshm_remove(d.get(), 2));
+}
+
+} // namespace
+
 TEST_CASE("corruption: impossible descriptor words are refused by manage", "[corruption]")
 {
     const int word = GENERATE(0, 1, 2, 3, 5, 6, 8, 9, 10, 11, 39);
     const int32_t value = GENERATE(-1, INT32_MIN, INT32_MAX, 1000000);
     CAPTURE(word, value);
     damaged_table d;
-    d.add(1, {1});
-    d.add(2, value_of(2, 80));
-    REQUIRE_NETSHM_OK(netshm_remove(d.get(), 2));
+    bind_one_free_some(d);
     d.table.reset();
     std::string bytes = read_file(d.path);
     const size_t offset = 160 + static_cast<size_t>(word) * 4;
@@ -368,6 +379,28 @@ TEST_CASE("corruption: impossible descriptor words are refused by manage", "[cor
     }
     // Nothing was written.
     CHECK(read_file(d.path) == bytes);
+}
+
+// A table in use remembers the descriptor words it validated: a word damaged
+// afterwards must be noticed by the next operation, and mended, forgotten.
+TEST_CASE("corruption: descriptor words damaged while the table is in use", "[corruption]")
+{
+    const int word = GENERATE(0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 39);
+    const int32_t value = GENERATE(-1, INT32_MIN, INT32_MAX, 1000000);
+    CAPTURE(word, value);
+    damaged_table d;
+    bind_one_free_some(d);
+    int32_t buf[4];
+    size_t len = 0;
+    REQUIRE_NETSHM_OK(netshm_find_into(d.get(), 1, buf, 4, &len));
+    // Through a pointer taken now: netshm_memory fails on a corrupt table.
+    int32_t &damaged = d.words()[d.wpp() + static_cast<size_t>(word)];
+    const int32_t sound = damaged;
+    damaged = value;
+    CHECK_CORRUPT_NAMING_PAGE(netshm_find_into(d.get(), 1, buf, 4, &len));
+    CHECK_CORRUPT_NAMING_PAGE(netshm_find_into(d.get(), 1, buf, 4, &len));
+    damaged = sound;
+    CHECK_NETSHM_ERR(NETSHM_OK, netshm_find_into(d.get(), 1, buf, 4, &len));
 }
 
 TEST_CASE("corruption: truncated, zeroed and random files", "[corruption]")

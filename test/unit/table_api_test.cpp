@@ -669,6 +669,12 @@ TEST_CASE("table: add, find and remove keep several bindings per key, newest fir
         REQUIRE_NETSHM_OK(netshm_remove(t, INT32_MIN));
         CHECK_NETSHM_ERR(0, netshm_mem(t, INT32_MIN));
         CHECK_NETSHM_ERR(1, netshm_mem(t, INT32_MAX));
+        int32_t buf[1];
+        size_t needed = 9;
+        CHECK_NETSHM_ERR(NETSHM_ENOTFOUND, netshm_find_into(t, INT32_MIN, buf, 1, &needed));
+        CHECK(std::string(netshm_last_error()) == "key -2147483648 is not bound");
+        CHECK_NETSHM_ERR(NETSHM_ENOTFOUND, netshm_find(t, INT32_MIN, &value, &len));
+        CHECK(std::string(netshm_last_error()) == "key -2147483648 is not bound");
     }
 
     SECTION("empty values")
