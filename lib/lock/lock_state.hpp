@@ -51,6 +51,9 @@ public:
     void lock(off_t offset, lock_kind kind, lock_subject what);
     // Releases the newest requirement at `offset` (deferred inside a group).
     void unlock(off_t offset);
+    // The same, at once even inside a group: for the presence and setup
+    // bytes, which another table's group must not keep from other processes.
+    void unlock_now(off_t offset) { release(offset); }
     // Whether another process holds a lock on `offset` that conflicts with
     // `kind` (F_GETLK, which never reports this process's own locks).
     bool others_hold(off_t offset, lock_kind kind, lock_subject what) const;
