@@ -21,6 +21,8 @@
 
 namespace netshm::core {
 
+class writer_mutex;
+
 enum class lock_kind : std::uint8_t { read, write };
 
 // What a lock names in its error messages ("page 3", "byte 768"): formatted
@@ -72,6 +74,9 @@ public:
 
     // Callbacks of operations running now: modifications are refused meanwhile.
     int callbacks_active = 0;
+    // The writer mutex shared by this process's mutex-locking tables of the
+    // file (writer_mutex::of), so that its nesting is counted once.
+    std::weak_ptr<writer_mutex> writer;
 
 private:
     static std::shared_ptr<lock_state> find(dev_t device, ino_t inode);

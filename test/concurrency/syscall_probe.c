@@ -175,8 +175,12 @@ int main(int argc, char **argv)
     const int inside = strcmp(argv[4], "inside") == 0;
     netshm_descr *descr = NULL;
     dev_null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    /* NETSHM_PROBE_LOCKING=mutex: the operations of mutex_syscalls.py. */
+    const char *method = getenv("NETSHM_PROBE_LOCKING");
+    const netshm_locking locking =
+        method != NULL && strcmp(method, "mutex") == 0 ? NETSHM_MUTEX_LOCKING : NETSHM_RECORD_LOCKING;
     check(netshm_open(NETSHM_TYPE_FILE, argv[2], O_RDWR, 0, &descr), "open");
-    check(netshm_manage(descr, NETSHM_RECORD_LOCKING, 0, -1, &table), "manage");
+    check(netshm_manage(descr, locking, 0, -1, &table), "manage");
     if (inside) {
         check(netshm_group_begin(table), "group_begin");
         run(operation);
