@@ -158,6 +158,9 @@ private:
     // Zeroes `count` words, one atomic store each: with mutex locking,
     // optimistic readers may be reading them.
     static void zero_words(std::int32_t *words, std::size_t count) noexcept;
+    // Copies `count` words of a value into shared memory; one atomic store a
+    // word with mutex locking.
+    void store_words(std::int32_t *target, const std::int32_t *source, std::size_t count) noexcept;
 
     // optimistic readers (mutex locking)
     // Whether find, mem and length may read without the writer mutex: mutex

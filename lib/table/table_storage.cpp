@@ -251,10 +251,8 @@ std::int32_t table::write_binding(header &h, std::int32_t key, std::span<const s
             offset = f_data;
         }
         std::int64_t count = std::min<std::int64_t>(remaining, words_per_page_ - offset);
-        // One atomic store per word: with mutex locking, optimistic readers
-        // may be reading a page that was just taken from the free list.
-        for (std::int64_t w = 0; w < count; ++w)
-            store(page, offset + static_cast<int>(w), source[w]);
+        if (count > 0)
+            store_words(page_words(page) + offset, source, static_cast<std::size_t>(count));
         source += count;
         remaining -= count;
     }
