@@ -27,6 +27,7 @@
 static netshm_table *table;
 static int dev_null = -1;
 static int step; /* distinct keys for add and remove */
+static int32_t large_buffer[5000]; /* find_into_large: the 5000-word value */
 
 static void check(int rc, const char *what)
 {
@@ -108,6 +109,8 @@ static void run(const char *operation)
     } else if (strcmp(operation, "find_large") == 0) {
         check(netshm_find(table, 2000, &copy, &len), operation);
         netshm_free(copy);
+    } else if (strcmp(operation, "find_into_large") == 0) {
+        check(netshm_find_into(table, 2000, large_buffer, 5000, &len), operation);
     } else if (strcmp(operation, "find_into") == 0) {
         check(netshm_find_into(table, 1, buffer, 4, &len), operation);
     } else if (strcmp(operation, "find_all") == 0) {
