@@ -39,9 +39,13 @@ int netshm_manage(netshm_descr *descr, netshm_locking locking, unsigned pagesize
         *out = nullptr;
         require(descr, "netshm_manage", "descr");
         int raw_locking = netshm::capi::enum_argument(locking);
-        if (raw_locking != NETSHM_NO_LOCKING && raw_locking != NETSHM_RECORD_LOCKING)
-            core::throw_invalid(fmt::format("netshm_manage: unknown locking method {}", raw_locking));
-        auto method = raw_locking == NETSHM_RECORD_LOCKING ? core::locking_method::record : core::locking_method::none;
+        core::locking_method method;
+        switch (raw_locking) {
+        case NETSHM_NO_LOCKING: method = core::locking_method::none; break;
+        case NETSHM_RECORD_LOCKING: method = core::locking_method::record; break;
+        case NETSHM_MUTEX_LOCKING: method = core::locking_method::mutex; break;
+        default: core::throw_invalid(fmt::format("netshm_manage: unknown locking method {}", raw_locking));
+        }
         auto managed = core::table::manage(descr->object, method, pagesize, init);
         *out = new netshm_table{std::move(managed)};
     });

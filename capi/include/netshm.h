@@ -75,6 +75,18 @@ typedef enum netshm_type {
 typedef enum netshm_locking {
     NETSHM_NO_LOCKING = 0,     /**< none: only safe with one writer and no readers */
     NETSHM_RECORD_LOCKING = 1, /**< fcntl record locks, as OCamlnet's Record_locking */
+    /**
+     * A robust process-shared mutex for writers, kept in page 0's unused
+     * words, and optimistic readers: find, find_into, mem and length make no
+     * system call.  Every process that opens the table must use this library:
+     * OCaml processes must not open the table while a process has it open
+     * with this method.  Needs a descriptor open for writing; mixing it with
+     * NETSHM_RECORD_LOCKING on one object is refused (NETSHM_EBUSY).  A writer
+     * that dies while it changes the table leaves it refused as corrupt until
+     * it is re-initialised (crash recovery is not implemented yet).  See
+     * doc/locking.md.
+     */
+    NETSHM_MUTEX_LOCKING = 2,
     NETSHM_LOCKING_MAX_ENUM_ = 0x7FFFFFFF /**< not a method: makes any int a valid value (C++) */
 } netshm_locking;
 
@@ -318,7 +330,12 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  * returns NETSHM_EREADONLY.
  *
  * @param descr    the object; it must stay open while the table is used.
- * @param locking  NETSHM_NO_LOCKING or NETSHM_RECORD_LOCKING.
+ * With NETSHM_RECORD_LOCKING or NETSHM_MUTEX_LOCKING the table also holds,
+ * until it is closed, this process's presence with that method, which keeps
+ * other processes from using the other one on the object.
+ *
+ * @param locking  NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING or
+ *                 NETSHM_MUTEX_LOCKING.
  * @param pagesize page size in bytes: at least 160, at most 1 MiB and a
  *                 multiple of 4; 0 means the existing table's own page size, or
  *                 256 for a new table.
@@ -333,9 +350,14 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  *                          pagesize differs from the table's (the message names
  *                          the real one); pagesize 0 but the object is valid at
  *                          two page sizes, as OCamlnet can leave it.
- * @retval NETSHM_ECORRUPT  the object does not hold a valid table.
- * @retval NETSHM_EREADONLY the object is empty, or init >= 0, but it was opened
- *                          O_RDONLY.
+ * @retval NETSHM_ECORRUPT  the object does not hold a valid table; with
+ *                          NETSHM_MUTEX_LOCKING and init < 0 also a table left
+ *                          by a writer that died while it changed it.
+ * @retval NETSHM_EREADONLY the object is empty, or init >= 0, or the method is
+ *                          NETSHM_MUTEX_LOCKING, but it was opened O_RDONLY.
+ * @retval NETSHM_EBUSY     a process, this one included, has the object open
+ *                          with the other of NETSHM_RECORD_LOCKING and
+ *                          NETSHM_MUTEX_LOCKING.
  * @retval NETSHM_ETOOBIG   init needs a hash table beyond the format's limits.
  * @retval NETSHM_ECLOSED   the descriptor was closed.
  * @retval NETSHM_EFORKED   the descriptor was inherited across fork.

@@ -141,7 +141,8 @@ int guard(callback_context<F> &ctx, Body &&body) noexcept
 
 enum class shm_type : int { file = NETSHM_TYPE_FILE, posix = NETSHM_TYPE_POSIX };
 
-enum class locking : int { none = NETSHM_NO_LOCKING, record = NETSHM_RECORD_LOCKING };
+// mutex: every process using the table must use this library (netshm.h).
+enum class locking : int { none = NETSHM_NO_LOCKING, record = NETSHM_RECORD_LOCKING, mutex = NETSHM_MUTEX_LOCKING };
 
 // An open shared-memory object.  Move-only; closed by the destructor.
 class descriptor {

@@ -21,6 +21,8 @@
 
 namespace netshm::core {
 
+class writer_mutex;
+
 enum class lock_kind : std::uint8_t { read, write };
 
 // What a lock names in its error messages ("page 3", "byte 768"): formatted
@@ -51,6 +53,9 @@ public:
     void lock(off_t offset, lock_kind kind, lock_subject what);
     // Releases the newest requirement at `offset` (deferred inside a group).
     void unlock(off_t offset);
+    // The same, at once even inside a group: for the presence and setup
+    // bytes, which another table's group must not keep from other processes.
+    void unlock_now(off_t offset) { release(offset); }
     // Whether another process holds a lock on `offset` that conflicts with
     // `kind` (F_GETLK, which never reports this process's own locks).
     bool others_hold(off_t offset, lock_kind kind, lock_subject what) const;
@@ -69,6 +74,9 @@ public:
 
     // Callbacks of operations running now: modifications are refused meanwhile.
     int callbacks_active = 0;
+    // The writer mutex shared by this process's mutex-locking tables of the
+    // file (writer_mutex::of), so that its nesting is counted once.
+    std::weak_ptr<writer_mutex> writer;
 
 private:
     static std::shared_ptr<lock_state> find(dev_t device, ino_t inode);

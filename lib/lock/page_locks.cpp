@@ -2,23 +2,41 @@
 
 #include "core/error.hpp"
 
+#include <exception>
+
 namespace netshm::core {
 
 void page_locks::lock(std::int32_t page, lock_kind kind)
 {
+    if (writer_) {
+        writer_->acquire();
+        if (kind == lock_kind::write)
+            writer_->begin_write();
+        return;
+    }
     if (enabled_)
         state_->lock(static_cast<off_t>(page) * words_per_page_, kind, lock_subject{"page", page});
 }
 
 void page_locks::unlock(std::int32_t page)
 {
-    if (enabled_)
+    if (writer_)
+        writer_->release();
+    else if (enabled_)
         state_->unlock(static_cast<off_t>(page) * words_per_page_);
 }
 
 void page_locks::begin_group()
 {
     state_->mutex().lock();
+    if (writer_) {
+        try {
+            writer_->acquire();
+        } catch (...) {
+            state_->mutex().unlock();
+            throw;
+        }
+    }
     state_->begin_group();
     if (group_depth_++ == 0)
         group_thread_ = std::this_thread::get_id();
@@ -33,7 +51,17 @@ void page_locks::end_group()
     --group_depth_;
     // The mutex is released even if releasing a lock failed.
     std::unique_lock<std::recursive_mutex> group_hold(state_->mutex(), std::adopt_lock);
+    std::exception_ptr writer_failure;
+    if (writer_) {
+        try {
+            writer_->release();
+        } catch (...) {
+            writer_failure = std::current_exception();
+        }
+    }
     state_->end_group();
+    if (writer_failure)
+        std::rethrow_exception(writer_failure);
 }
 
 void page_locks::end_all_groups() noexcept

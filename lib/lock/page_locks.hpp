@@ -1,9 +1,15 @@
 // One table's view of its object's lock_state: OCamlnet's locks of one byte
 // per page at offset page * W, and groups that hold the object's mutex from
 // begin to end.  With locking disabled only the mutex and groups remain.
+// With mutex locking (a writer mutex attached), every page lock is a hold of
+// the writer mutex instead, so that the operations written for record locks
+// run unchanged: a lock of any page keeps every writer out until its release
+// (also across the hand-over from the descriptor page to a binding's page),
+// and a write lock makes the sequence counter odd until the last hold goes.
 #pragma once
 
 #include "lock/lock_state.hpp"
+#include "lock/writer_mutex.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -18,6 +24,10 @@ public:
         : state_(std::move(state)), enabled_(enabled), words_per_page_(words_per_page) {}
 
     lock_state &state() const noexcept { return *state_; }
+    // Mutex locking from now on (a table attaches it once its object holds
+    // page 0 and the lock area is set up).
+    void attach_writer(std::shared_ptr<writer_mutex> writer) noexcept { writer_ = std::move(writer); }
+    writer_mutex *writer() const noexcept { return writer_.get(); }
 
     // These require the state's mutex (held by the table's operation scope).
     void lock(std::int32_t page, lock_kind kind);
@@ -32,6 +42,7 @@ public:
 
 private:
     std::shared_ptr<lock_state> state_;
+    std::shared_ptr<writer_mutex> writer_;
     bool enabled_;
     int words_per_page_;
     // Atomic only so that a misuse from another thread is detected cleanly.

@@ -19,12 +19,13 @@ lock_subject subject(off_t byte)
     return lock_subject{"byte", byte};
 }
 
-// For cleanup paths: a lock the kernel would not release goes when the
-// state's descriptor closes.
+// At once, even inside a group (a table managed inside another table's group
+// must not hold off every other process's netshm_manage).  For cleanup paths:
+// a lock the kernel would not release goes when the state's descriptor closes.
 void unlock_quietly(lock_state &state, off_t byte) noexcept
 {
     try {
-        state.unlock(byte);
+        state.unlock_now(byte);
     } catch (...) {
     }
 }

@@ -36,7 +36,7 @@ public:
     presence &operator=(presence &&other) noexcept;
     presence(const presence &) = delete;
     presence &operator=(const presence &) = delete;
-    // Releases the presence (at the end of the outermost group if one is open).
+    // Releases the presence, at once even inside a group.
     ~presence();
 
 private:

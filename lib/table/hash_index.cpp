@@ -4,7 +4,6 @@
 #include "core/error.hpp"
 
 #include <climits>
-#include <cstring>
 #include <fmt/format.h>
 
 namespace netshm::core {
@@ -101,8 +100,8 @@ void table::add_hash_extent(header &h)
                                                "limits",
                                                object_->name()));
     grow_object(h, first + pages);
-    std::memset(page_words(static_cast<std::int32_t>(first)), 0,
-                static_cast<std::size_t>(pages) * static_cast<std::size_t>(words_per_page_) * 4);
+    zero_words(page_words(static_cast<std::int32_t>(first)),
+               static_cast<std::size_t>(pages) * static_cast<std::size_t>(words_per_page_));
     std::int32_t d = descriptor_page_;
     int slot = h.extent_count;
     h.total_pages = first + pages;

@@ -6,6 +6,7 @@
 
 #include "format/layout.hpp"
 #include "lock/page_locks.hpp"
+#include "lock/presence.hpp"
 #include "shm/mapping.hpp"
 #include "shm/shm_object.hpp"
 #include "table/header.hpp"
@@ -16,12 +17,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 namespace netshm::core {
 
-enum class locking_method { none, record };
+enum class locking_method { none, record, mutex };
 
 class table {
 public:
@@ -81,9 +83,16 @@ private:
     friend class operation;
     friend class callback_scope;
 
-    table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page);
+    table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page,
+          std::shared_ptr<writer_mutex> writer);
 
     // manage
+    // Takes this process's mutex-locking presence into `present`; the first
+    // such process sets up the lock area (and writes the table first in an
+    // empty object, or if init >= 0, then sets init to -1).
+    static std::shared_ptr<writer_mutex> join_mutex_locking(const std::shared_ptr<shm_object> &object,
+                                                            unsigned pagesize, long long &init,
+                                                            std::optional<presence> &present);
     void create_or_reinitialise(long long init);
     void open_existing(std::int32_t descriptor_page);
     void write_new_table(long long init);
@@ -146,6 +155,29 @@ private:
     }
     void check_content_page(const header &h, std::int32_t page, const char *what,
                             std::int32_t referrer) const;
+    // Zeroes `count` words, one atomic store each: with mutex locking,
+    // optimistic readers may be reading them.
+    static void zero_words(std::int32_t *words, std::size_t count) noexcept;
+    // Copies `count` words of a value into shared memory; one atomic store a
+    // word with mutex locking.
+    void store_words(std::int32_t *target, const std::int32_t *source, std::size_t count) noexcept;
+
+    // optimistic readers (mutex locking)
+    // Whether find, mem and length may read without the writer mutex: mutex
+    // locking, and this process does not hold the mutex already (a group, a
+    // callback), whose own changes would keep the counter odd.
+    bool reads_optimistically() const noexcept;
+    // Runs `read` against the sequence counter until it saw no writer at
+    // work; false after too many attempts (the caller takes the mutex).
+    // `read` must store nothing shared and hand nothing to the caller.
+    bool read_optimistically(function_ref<void()> read);
+    // Copies a value into read_copy_ with atomic loads.
+    void copy_value_atomically(const binding &b);
+    // find, mem and length without the mutex; nullopt: take the mutex.
+    // Whether key is bound, its value copied to read_copy_ if `copy`.
+    std::optional<bool> optimistic_lookup(std::int32_t key, bool copy);
+    std::optional<bool> optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink);
+    std::optional<std::int64_t> optimistic_length();
 
     std::shared_ptr<shm_object> object_;
     bool writable_;
@@ -166,6 +198,10 @@ private:
     bool header_validated_ = false;
     std::uint64_t generation_;
     bool mimic_ocamlnet_ = false;
+    // An optimistic reader's copy, handed to the caller once validated.
+    std::vector<std::int32_t> read_copy_;
+    // This process's presence with its locking method, for the handle's life.
+    std::optional<presence> presence_;
 };
 
 } // namespace netshm::core

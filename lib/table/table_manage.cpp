@@ -2,7 +2,8 @@
 #include "table/table.hpp"
 
 #include "core/error.hpp"
-#include "table/detect_pagesize.hpp"
+#include "format/lock_area_layout.hpp"
+#include "table/existing_table.hpp"
 
 #include <climits>
 #include <cstring>
@@ -13,24 +14,8 @@ namespace netshm::core {
 
 using namespace layout;
 
-namespace {
-
-// The page size of the table an object holds, or the default if it holds none.
-unsigned pagesize_or_default(const shm_object &object, std::uint64_t size)
-{
-    try {
-        mapping whole(object.fd(), size, false, object.name());
-        return detect_pagesize(whole.words(), size, 0, object.name());
-    } catch (const error &e) {
-        if (e.code() != errc::corrupt)
-            throw;
-        return default_pagesize;
-    }
-}
-
-} // namespace
-
-table::table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page)
+table::table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page,
+             std::shared_ptr<writer_mutex> writer)
     : object_(std::move(object)),
       writable_(object_->writable()),
       words_per_page_(words_per_page),
@@ -38,6 +23,8 @@ table::table(std::shared_ptr<shm_object> object, locking_method locking, int wor
       locks_(object_->shared_locks(), locking == locking_method::record, words_per_page),
       generation_(fork_generation())
 {
+    if (writer)
+        locks_.attach_writer(std::move(writer));
 }
 
 table::~table()
@@ -60,6 +47,13 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
                                               "again in this process",
                                               name));
     std::lock_guard<std::recursive_mutex> hold(object->locks().mutex());
+    // Who has the object open with which method; the returned table keeps it.
+    std::optional<presence> present;
+    std::shared_ptr<writer_mutex> writer;
+    if (locking == locking_method::record)
+        present.emplace(presence::record_locking(object->shared_locks()));
+    else if (locking == locking_method::mutex)
+        writer = join_mutex_locking(object, pagesize, init, present);
     std::uint64_t size = object->size();
     if (size == 0 || init >= 0) {
         if (!object->writable())
@@ -67,22 +61,18 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
                                                      name, size == 0 ? "create" : "re-initialise"));
         if (pagesize == 0)
             pagesize = size == 0 ? default_pagesize : pagesize_or_default(*object, size);
-        std::unique_ptr<table> created(new table(object, locking, static_cast<int>(pagesize / 4)));
+        std::unique_ptr<table> created(new table(object, locking, static_cast<int>(pagesize / 4), writer));
         created->create_or_reinitialise(init);
-        if (created->mapped_pages_ > 0)
+        if (created->mapped_pages_ > 0) {
+            created->presence_ = std::move(present);
             return created;
+        }
         // Another process created the table first: open it as it is.
     }
     // A table being created by another process is not valid yet: wait for
     // its creator's descriptor lock and look again.
     std::int32_t descriptor_page = 0;
-    auto detect = [&] {
-        std::uint64_t current_size = object->size();
-        mapping whole(object->fd(), current_size, false, name);
-        unsigned found = detect_pagesize(whole.words(), current_size, pagesize, name);
-        descriptor_page = whole.words()[master_descriptor_page];
-        return found;
-    };
+    auto detect = [&] { return detect_table(*object, pagesize, descriptor_page); };
     unsigned real_pagesize;
     try {
         real_pagesize = detect();
@@ -94,8 +84,9 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
         page_lock_guard wait(creator_wait, 1, lock_kind::read);
         real_pagesize = detect();
     }
-    std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4)));
+    std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4), writer));
     opened->open_existing(descriptor_page);
+    opened->presence_ = std::move(present);
     return opened;
 }
 
@@ -136,7 +127,14 @@ void table::write_new_table(long long init)
         // Wipe the whole object (never shrink it: others may map it), master
         // magic last so that nobody takes a half-written table for a valid one.
         mapping whole(object_->fd(), std::max(old_size, new_size), true, object_->name());
-        std::memset(whole.words(), 0, whole.bytes());
+        if (locks_.writer() == nullptr) {
+            std::memset(whole.words(), 0, whole.bytes());
+        } else {
+            // The lock area stays: this process holds the mutex stored there,
+            // and optimistic readers read along (seeing the counter odd).
+            zero_words(whole.words(), la_magic);
+            zero_words(whole.words() + la_end, whole.bytes() / sizeof(std::int32_t) - la_end);
+        }
     }
     descriptor_page_ = 1;
     map_pages(total);

@@ -114,6 +114,9 @@ constexpr std::int64_t copy_under_descriptor_lock_pages = 64;
 bool table::mem(std::int32_t key)
 {
     operation op(*this);
+    if (reads_optimistically())
+        if (std::optional<bool> bound = optimistic_lookup(key, false))
+            return *bound;
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     std::int32_t page = bound_page(h, probe(h, key, false));
@@ -126,6 +129,9 @@ bool table::mem(std::int32_t key)
 bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
 {
     operation op(*this);
+    if (reads_optimistically())
+        if (std::optional<bool> found = optimistic_find(key, sink))
+            return *found;
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     std::int32_t page = bound_page(h, probe(h, key, false));
@@ -145,6 +151,9 @@ bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sin
 std::int64_t table::length()
 {
     operation op(*this);
+    if (reads_optimistically())
+        if (std::optional<std::int64_t> bindings = optimistic_length())
+            return *bindings;
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     return refresh().bindings;
 }

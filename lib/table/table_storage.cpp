@@ -92,8 +92,8 @@ void table::grow_object(header &h, std::int64_t new_total)
     // writer may have left there before handing the pages out.
     std::uint64_t table_end = static_cast<std::uint64_t>(h.total_pages) * page_bytes;
     if (old_size > table_end)
-        std::memset(page_words(static_cast<std::int32_t>(h.total_pages)), 0,
-                    std::min(old_size, static_cast<std::uint64_t>(new_total) * page_bytes) - table_end);
+        zero_words(page_words(static_cast<std::int32_t>(h.total_pages)),
+                   (std::min(old_size, static_cast<std::uint64_t>(new_total) * page_bytes) - table_end) / 4);
 }
 
 void table::ensure_free_pages(header &h, std::int64_t needed)
@@ -267,7 +267,7 @@ std::int32_t table::write_binding(header &h, std::int32_t key, std::span<const s
         }
         std::int64_t count = std::min<std::int64_t>(remaining, words_per_page_ - offset);
         if (count > 0)
-            std::memcpy(page_words(page) + offset, source, static_cast<std::size_t>(count) * sizeof(std::int32_t));
+            store_words(page_words(page) + offset, source, static_cast<std::size_t>(count));
         source += count;
         remaining -= count;
     }

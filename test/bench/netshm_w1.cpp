@@ -1,6 +1,7 @@
 // W1 on netshm through its public C API: a file table in /dev/shm (the same
 // kind of object as ocamlnet_w1's `File`), page size 256, with
-// NETSHM_RECORD_LOCKING (--variant record) or NETSHM_NO_LOCKING (--variant none).
+// NETSHM_RECORD_LOCKING (--variant record), NETSHM_MUTEX_LOCKING (--variant
+// mutex) or NETSHM_NO_LOCKING (--variant none).
 #include "netshm_handle.hpp"
 #include "w1_driver.hpp"
 
@@ -10,10 +11,17 @@ namespace {
 
 using bench::check_netshm;
 
+netshm_locking locking_of(const std::string &variant)
+{
+    if (variant == "none")
+        return NETSHM_NO_LOCKING;
+    return variant == "mutex" ? NETSHM_MUTEX_LOCKING : NETSHM_RECORD_LOCKING;
+}
+
 class netshm_store {
 public:
     static constexpr const char *system = "netshm";
-    static std::vector<std::string> variants() { return {"record", "none"}; }
+    static std::vector<std::string> variants() { return {"record", "mutex", "none"}; }
     static std::string unavailable(const bench::config &) { return {}; }
     static std::string no_multi_process(const bench::config &c)
     {
@@ -23,7 +31,7 @@ public:
 
     netshm_store(const bench::config &c, bool create)
         : handle_(NETSHM_TYPE_FILE, c.base, create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR,
-                  c.variant == "none" ? NETSHM_NO_LOCKING : NETSHM_RECORD_LOCKING),
+                  locking_of(c.variant)),
           table_(handle_.table())
     {
     }

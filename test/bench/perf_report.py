@@ -18,6 +18,7 @@ PHASES = ['load', 'find_hit', 'find_hit_group64', 'find_miss', 'replace', 'iter'
 # label ("system variant" of the programs' records) -> what the report calls it
 SYSTEMS = {
     'netshm record': 'netshm record locking',
+    'netshm mutex': 'netshm mutex locking',
     'netshm none': 'netshm no locking',
     'ocamlnet record': 'OCamlnet Record_locking',
     'ocamlnet none': 'OCamlnet No_locking',
@@ -30,6 +31,8 @@ SYSTEMS = {
 CONFIGURATIONS = {
     'netshm record': 'test/bench/netshm_w1.cpp: the public C API (`netshm_find_into` for finds), a file '
                      'table in /dev/shm, page size 256, `NETSHM_RECORD_LOCKING`.',
+    'netshm mutex': 'the same program with `NETSHM_MUTEX_LOCKING` (optimistic finds, a robust '
+                    'process-shared writer mutex).',
     'netshm none': 'the same program with `NETSHM_NO_LOCKING` (mp_mixed skipped: no protection '
                    'between processes).',
     'ocamlnet record': 'test/bench/peers/ocamlnet_w1.ml: OCamlnet 4.1.9 `Netshm` on a `File` in /dev/shm '

@@ -86,21 +86,24 @@ void check_final_table(const std::string &name, int processes)
 
 // Runs the workload with 1, 2 and 4 processes, each on a new table, checks
 // each result and prints the throughput.
-void run_contention(bool write_groups)
+void run_contention(bool write_groups, netshm_locking locking = NETSHM_RECORD_LOCKING)
 {
     bound_test_time(100);
     scratch_names names;
-    std::string line = std::string("throughput of ") +
+    const bool mutex = locking == NETSHM_MUTEX_LOCKING;
+    std::string line = std::string("throughput of ") + (mutex ? "mutex locking, " : "") +
                        (write_groups ? "netshm_group_write" : "netshm_group retried on NETSHM_EDEADLK") +
                        " { find; replace(v + 1) }, " + std::to_string(iterations) + " per process:";
     for (int processes : {1, 2, 4}) {
         CAPTURE(processes);
         const std::string name = names.fresh(NETSHM_TYPE_FILE);
-        REQUIRE(contention::create_table(name).empty());
-        contention::round_result round = contention::run_round(name, processes, iterations, write_groups, 90);
+        REQUIRE(contention::create_table(name, locking).empty());
+        contention::round_result round =
+            contention::run_round(name, processes, iterations, write_groups, 90, locking);
         INFO("failures: " << round.failures.size() << (round.failures.empty() ? "" : " first: " + round.failures[0]));
         REQUIRE(round.failures.empty());
-        if (write_groups)
+        // A write group, or any group with one mutex, cannot deadlock.
+        if (write_groups || mutex)
             CHECK(round.deadlocks == 0);
         check_final_table(name, processes);
         char numbers[160];
@@ -125,6 +128,13 @@ TEST_CASE("contention: 4 processes x 5000 plain groups { find; replace(v + 1) } 
           "[concurrency]")
 {
     run_contention(false);
+}
+
+TEST_CASE("contention: 4 processes x 5000 plain groups { find; replace(v + 1) } with mutex locking are exact "
+          "while the table grows",
+          "[concurrency][mutex]")
+{
+    run_contention(false, NETSHM_MUTEX_LOCKING);
 }
 
 } // namespace

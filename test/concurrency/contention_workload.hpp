@@ -98,13 +98,14 @@ struct outcome {
 // What one process does: open its own descriptor, manage, and run
 // `iterations` increments, with netshm_group_write or with netshm_group
 // retried on NETSHM_EDEADLK.
-inline outcome run_process(const std::string &name, int process, int iterations, bool write_groups)
+inline outcome run_process(const std::string &name, int process, int iterations, bool write_groups,
+                           netshm_locking locking)
 {
     outcome result;
     netshm_descr *descr = nullptr;
     netshm_table *table = nullptr;
     if (netshm_open(NETSHM_TYPE_FILE, name.c_str(), O_RDWR, 0, &descr) != NETSHM_OK ||
-        netshm_manage(descr, NETSHM_RECORD_LOCKING, 0, -1, &table) != NETSHM_OK) {
+        netshm_manage(descr, locking, 0, -1, &table) != NETSHM_OK) {
         result.failure = std::string("open/manage: ") + netshm_last_error();
         netshm_close(descr);
         return result;
@@ -135,13 +136,13 @@ inline outcome run_process(const std::string &name, int process, int iterations,
 
 // Creates the table: 16 counters at 0 in a fresh table of init hint 1 and
 // page size 160.  Empty string on success.
-inline std::string create_table(const std::string &name)
+inline std::string create_table(const std::string &name, netshm_locking locking = NETSHM_RECORD_LOCKING)
 {
     netshm_descr *descr = nullptr;
     netshm_table *table = nullptr;
     std::string failure;
     if (netshm_open(NETSHM_TYPE_FILE, name.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600, &descr) != NETSHM_OK ||
-        netshm_manage(descr, NETSHM_RECORD_LOCKING, pagesize, init_hint, &table) != NETSHM_OK) {
+        netshm_manage(descr, locking, pagesize, init_hint, &table) != NETSHM_OK) {
         failure = std::string("create: ") + netshm_last_error();
     } else {
         for (int c = 0; c < counters && failure.empty(); ++c) {
@@ -166,7 +167,7 @@ struct round_result {
 // `child_seconds`.  Every process reports "<deadlocks> <failure>" through a
 // pipe.
 inline round_result run_round(const std::string &name, int processes, int iterations, bool write_groups,
-                              unsigned child_seconds)
+                              unsigned child_seconds, netshm_locking locking = NETSHM_RECORD_LOCKING)
 {
     round_result result;
     std::vector<pid_t> pids;
@@ -194,7 +195,7 @@ inline round_result run_round(const std::string &name, int processes, int iterat
             // All start together, once every process exists.
             while (::read(start_gate[0], &go, 1) < 0 && errno == EINTR) {
             }
-            outcome o = run_process(name, p, iterations, write_groups);
+            outcome o = run_process(name, p, iterations, write_groups, locking);
             std::string report = std::to_string(o.deadlocks) + " " + o.failure;
             ssize_t written = ::write(fds[1], report.data(), report.size());
             ::_exit(written == static_cast<ssize_t>(report.size()) ? 0 : 1);

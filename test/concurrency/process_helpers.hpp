@@ -36,11 +36,12 @@ struct table_closer {
 };
 using table_ptr = std::unique_ptr<netshm_table, table_closer>;
 
-// Manages `descr` with record locking, requiring success.
-inline table_ptr manage_ok(netshm_descr *descr, unsigned pagesize = 0, long long init = -1)
+// Manages `descr` (with record locking unless told), requiring success.
+inline table_ptr manage_ok(netshm_descr *descr, unsigned pagesize = 0, long long init = -1,
+                           netshm_locking locking = NETSHM_RECORD_LOCKING)
 {
     netshm_table *table = nullptr;
-    REQUIRE_NETSHM_OK(netshm_manage(descr, NETSHM_RECORD_LOCKING, pagesize, init, &table));
+    REQUIRE_NETSHM_OK(netshm_manage(descr, locking, pagesize, init, &table));
     return table_ptr(table);
 }
 

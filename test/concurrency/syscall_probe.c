@@ -27,6 +27,7 @@
 static netshm_table *table;
 static int dev_null = -1;
 static int step; /* distinct keys for add and remove */
+static int32_t large_buffer[5000]; /* find_into_large: the 5000-word value */
 
 static void check(int rc, const char *what)
 {
@@ -108,6 +109,8 @@ static void run(const char *operation)
     } else if (strcmp(operation, "find_large") == 0) {
         check(netshm_find(table, 2000, &copy, &len), operation);
         netshm_free(copy);
+    } else if (strcmp(operation, "find_into_large") == 0) {
+        check(netshm_find_into(table, 2000, large_buffer, 5000, &len), operation);
     } else if (strcmp(operation, "find_into") == 0) {
         check(netshm_find_into(table, 1, buffer, 4, &len), operation);
     } else if (strcmp(operation, "find_all") == 0) {
@@ -175,8 +178,12 @@ int main(int argc, char **argv)
     const int inside = strcmp(argv[4], "inside") == 0;
     netshm_descr *descr = NULL;
     dev_null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    /* NETSHM_PROBE_LOCKING=mutex: the operations of mutex_syscalls.py. */
+    const char *method = getenv("NETSHM_PROBE_LOCKING");
+    const netshm_locking locking =
+        method != NULL && strcmp(method, "mutex") == 0 ? NETSHM_MUTEX_LOCKING : NETSHM_RECORD_LOCKING;
     check(netshm_open(NETSHM_TYPE_FILE, argv[2], O_RDWR, 0, &descr), "open");
-    check(netshm_manage(descr, NETSHM_RECORD_LOCKING, 0, -1, &table), "manage");
+    check(netshm_manage(descr, locking, 0, -1, &table), "manage");
     if (inside) {
         check(netshm_group_begin(table), "group_begin");
         run(operation);

@@ -626,7 +626,7 @@ TEST_CASE("table: netshm_table_close inside a group is refused", "[table][manage
 
 TEST_CASE("table: add, find and remove keep several bindings per key, newest first", "[table][ops]")
 {
-    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
     scratch_table st(160, 10, locking);
     netshm_table *t = st.get();
 
@@ -813,7 +813,7 @@ TEST_CASE("table: mem, find_into and length", "[table][ops]")
 
 TEST_CASE("table: find_all, iter and iter_keys present every binding once", "[table][ops]")
 {
-    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
     scratch_table st(160, 3, locking);
     netshm_table *t = st.get();
     std::map<int32_t, std::vector<value_t>> expected;
@@ -1002,7 +1002,7 @@ TEST_CASE("table: find_blocks presents each binding fragment by fragment", "[tab
 
 TEST_CASE("table: write_blocks writes in place and removes bindings", "[table][blocks]")
 {
-    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
     scratch_table st(160, 10, locking);
     netshm_table *t = st.get();
     // Key 1: bindings c (newest, 3 fragments), b (1 fragment), a (2 fragments).
@@ -1180,7 +1180,7 @@ TEST_CASE("table: write_blocks writes in place and removes bindings", "[table][b
 
 TEST_CASE("table: groups nest and pass the body's value through", "[table][group]")
 {
-    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
     scratch_table st(160, 10, locking);
     netshm_table *t = st.get();
 
@@ -1273,7 +1273,7 @@ TEST_CASE("table: callbacks cannot modify their table, but can read it", "[table
     const callback_kind kind = GENERATE(callback_kind::iter, callback_kind::iter_keys, callback_kind::find_all,
                                         callback_kind::find_blocks, callback_kind::write_blocks);
     const bool in_group = GENERATE(false, true);
-    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
     CAPTURE(static_cast<int>(kind), in_group, locking);
     scratch_table st(160, 10, locking);
     netshm_table *t = st.get();
@@ -1523,7 +1523,7 @@ TEST_CASE("table: memory is the mapped object", "[table][memory]")
 TEST_CASE("table: growth appends pages and hash extents", "[table][growth]")
 {
     const unsigned pagesize = GENERATE(160u, 256u);
-    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
     scratch_table st(pagesize, 1, locking);
     netshm_table *t = st.get();
     const geometry &geo = st.geo;
@@ -1632,7 +1632,7 @@ TEST_CASE("table: the hash table stops growing at 16 extents with NETSHM_ETOOBIG
 TEST_CASE("table: another handle of the same object follows its growth", "[table][growth]")
 {
     const bool same_descriptor = GENERATE(false, true);
-    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
     CAPTURE(same_descriptor, locking);
     scratch_table st(160, 1, locking);
     descr_ptr other_descr = same_descriptor ? nullptr : open_ok(NETSHM_TYPE_POSIX, st.name, O_RDWR);

@@ -1,0 +1,61 @@
+// The writer mutex of NETSHM_MUTEX_LOCKING as this process holds it: the lock
+// area of one object, shared by every mutex-locking table of the object in
+// the process, with the nesting of holds counted here (doc/locking.md,
+// "Writers").  The mutex is error-checking and per thread, while holds nest
+// across the tables and operations of the one thread that owns the object's
+// lock_state mutex: counting them here means the mutex is locked once, and
+// unlocked through the mapping that locked it (glibc's robust list keeps it by
+// address).
+#pragma once
+
+#include "lock/lock_area.hpp"
+#include "lock/lock_state.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace netshm::core {
+
+class writer_mutex {
+public:
+    // The writer mutex of the file `state` belongs to, made on first use over
+    // page 0 of `fd` (open for writing, holding at least the lock area).
+    // Requires the state's mutex.
+    static std::shared_ptr<writer_mutex> of(lock_state &state, int fd);
+
+    writer_mutex(const writer_mutex &) = delete;
+    writer_mutex &operator=(const writer_mutex &) = delete;
+    // Unlocks a mutex still held (a table destroyed inside a group) before
+    // page 0 is unmapped: the kernel cannot mark a mutex dead in an unmapped
+    // page, and the next process would wait for ever.
+    ~writer_mutex();
+
+    lock_area &area() noexcept { return area_; }
+
+    // These require the state's mutex.
+    // One more hold; the first locks the mutex.  A table marked corrupt, a
+    // lock area wiped by a process that does not use mutex locking, and a
+    // writer that died while it wrote (stage 1: no crash recovery yet) are
+    // errc::corrupt, with nothing held.
+    void acquire();
+    // One hold less; the last makes the sequence counter even again if a
+    // write made it odd, then unlocks the mutex.
+    void release();
+    // Makes the sequence counter odd until the last hold is released: what
+    // readers see is being changed.  Requires a hold.
+    void begin_write() noexcept;
+    bool held() const noexcept { return depth_ > 0; }
+
+private:
+    writer_mutex(int fd, std::string name) : area_(fd, name), name_(std::move(name)) {}
+    void lock_fresh();
+
+    lock_area area_;
+    std::string name_;
+    int depth_ = 0;
+    bool writing_ = false;
+    std::uint64_t generation_ = fork_generation();
+};
+
+} // namespace netshm::core

@@ -1,0 +1,20 @@
+// What an object holds already: the page size and descriptor page of its
+// table, read from a mapping of its own (manage, before a table handle exists).
+#pragma once
+
+#include "shm/shm_object.hpp"
+
+#include <cstdint>
+
+namespace netshm::core {
+
+// The page size of the table in `object` (detect_pagesize's rules for
+// `requested`), and its descriptor page in `descriptor_page`.  errc::corrupt
+// if the object holds no valid table.
+unsigned detect_table(const shm_object &object, unsigned requested, std::int32_t &descriptor_page);
+
+// The page size of the table in `object` of `size` bytes, or the default if
+// it holds none.
+unsigned pagesize_or_default(const shm_object &object, std::uint64_t size);
+
+} // namespace netshm::core
