@@ -36,6 +36,7 @@ SETUP_OPTIONS = ['-Dbench_peers=enabled', '-Dbuildtype=release', '-Dinterop_test
 # (program under BUILD/test/bench, variant) in the order of a round.
 W1_PROGRAMS = [
     ('netshm_w1', 'record'),
+    ('netshm_w1', 'mutex'),
     ('netshm_w1', 'none'),
     ('peers/ocamlnet_w1', 'record'),
     ('peers/ocamlnet_w1', 'none'),
