@@ -14,6 +14,17 @@ extern "C" {
  * operations produce byte-identical files.  Returns NETSHM_OK or NETSHM_EINVAL. */
 int netshm_testing_mimic_ocamlnet(netshm_table *table);
 
+/* Crash points for the recovery tests of NETSHM_MUTEX_LOCKING.  The engine of
+ * this static library counts, per process, every store it makes into shared
+ * memory (a word of the table, a run of words such as a value's fragment or
+ * a zeroed range, and the lock area's counter, state and intent record).
+ * netshm_testing_shared_stores returns the count so far;
+ * netshm_testing_kill_before_store(n) makes the process kill itself with
+ * SIGKILL just before its n-th store from now (n >= 1), as a crash there
+ * would; n = 0 disarms it.  Returns NETSHM_OK, or NETSHM_EINVAL for n < 0. */
+long long netshm_testing_shared_stores(void);
+int netshm_testing_kill_before_store(long long n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,6 +57,9 @@ enum content_word : int {
 // Follow-up content pages.
 constexpr std::int32_t followup_magic = word(0xDE9F6712);
 enum followup_word : int { f_magic = 0, f_key = 1, f_next_page = 2, f_sequence = 3, f_data = 4 };
+// Both kinds of content page keep magic, key and next page in the same words
+// (a recovery walks a value's pages without knowing which is which).
+static_assert(int{c_magic} == int{f_magic} && int{c_key} == int{f_key} && int{c_next_page} == int{f_next_page});
 
 // Free pages.
 constexpr std::int32_t free_magic = word(0xF3EEF3EE);

@@ -26,7 +26,7 @@ enum lock_area_word : int {
     la_allocated = 32,  // first page, page count, free head after taking it
     la_freed = 35,      // first page, page count
     la_reinit_hint = 37, // low 32 bits, then high 32 bits
-    la_reserved = 39,
+    la_intent_pagesize = 39,
     la_end = 40,
 };
 
@@ -36,7 +36,9 @@ enum lock_area_word : int {
 constexpr int snapshot_words = 7;
 
 // Values of la_intent_op: the operation in flight and, for a resize, its
-// pass (the recovery undoes the first and finishes the second).
+// pass (the recovery undoes the first and finishes the second).  In the
+// second pass la_cell holds 1 once every spare cell was copied over its
+// primary (the spares are being zeroed), else 0.
 enum class intent_op : std::int32_t {
     none = 0,
     add = 1,
@@ -47,6 +49,8 @@ enum class intent_op : std::int32_t {
     reinitialise = 6,
 };
 constexpr std::int32_t intent_op_last = static_cast<std::int32_t>(intent_op::reinitialise);
+// la_cell in the second pass of a resize once the spares are copied.
+constexpr std::int32_t resize_spares_copied = 1;
 
 // Values of la_state.
 constexpr std::int32_t lock_area_consistent = 0;

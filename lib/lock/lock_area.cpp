@@ -1,6 +1,7 @@
 #include "lock/lock_area.hpp"
 
 #include "core/error.hpp"
+#include "core/store_hook.hpp"
 
 #include <array>
 #include <cerrno>
@@ -13,8 +14,8 @@ namespace {
 
 using namespace layout;
 
-// The fields of an intent record, words la_intent_key .. la_reserved - 1.
-constexpr int intent_field_words = la_reserved - la_intent_key;
+// The fields of an intent record, words la_intent_key .. la_intent_pagesize.
+constexpr int intent_field_words = la_end - la_intent_key;
 using intent_words = std::array<std::int32_t, intent_field_words>;
 
 intent_words to_words(const intent &record)
@@ -27,7 +28,8 @@ intent_words to_words(const intent &record)
             record.allocated_first, record.allocated_count, record.free_head_after,
             record.freed_first, record.freed_count,
             static_cast<std::int32_t>(static_cast<std::uint32_t>(hint)),
-            static_cast<std::int32_t>(static_cast<std::uint32_t>(hint >> 32))};
+            static_cast<std::int32_t>(static_cast<std::uint32_t>(hint >> 32)),
+            record.pagesize};
 }
 
 intent from_words(intent_op op, const intent_words &w)
@@ -40,7 +42,8 @@ intent from_words(intent_op op, const intent_words &w)
                   w[8], w[9], w[10],
                   w[11], w[12], w[13],
                   w[14], w[15],
-                  static_cast<std::int64_t>((std::uint64_t{high} << 32) | low)};
+                  static_cast<std::int64_t>((std::uint64_t{high} << 32) | low),
+                  w[18]};
 }
 
 std::uint32_t *as_unsigned(std::int32_t *w) noexcept { return reinterpret_cast<std::uint32_t *>(w); }
@@ -136,8 +139,10 @@ void lock_area::begin_write() noexcept
 {
     std::uint32_t *sequence = as_unsigned(word(la_sequence));
     std::uint32_t current = __atomic_load_n(sequence, __ATOMIC_RELAXED);
-    if (stable(current))
+    if (stable(current)) {
+        testing::before_shared_store();
         __atomic_store_n(sequence, current + 1, __ATOMIC_RELAXED);
+    }
     // The odd value is ordered before every store of the write: a reader that
     // sees one of those stores, then fences, sees the counter changed.
     // (ThreadSanitizer does not model fences, and warns so at compile time;
@@ -149,8 +154,10 @@ void lock_area::end_write() noexcept
 {
     std::uint32_t *sequence = as_unsigned(word(la_sequence));
     std::uint32_t current = __atomic_load_n(sequence, __ATOMIC_RELAXED);
-    if (!stable(current))
+    if (!stable(current)) {
+        testing::before_shared_store();
         __atomic_store_n(sequence, current + 1, __ATOMIC_RELEASE);
+    }
 }
 
 std::uint32_t lock_area::read_begin() const noexcept
@@ -171,12 +178,14 @@ bool lock_area::is_corrupt() const noexcept
 
 void lock_area::set_corrupt(bool corrupt) noexcept
 {
+    testing::before_shared_store();
     __atomic_store_n(word(la_state), corrupt ? lock_area_corrupt : lock_area_consistent, __ATOMIC_RELEASE);
 }
 
 void lock_area::write_intent(const intent &record) noexcept
 {
     const intent_words fields = to_words(record);
+    testing::before_shared_store();
     for (int i = 0; i < intent_field_words; ++i)
         __atomic_store_n(word(la_intent_key + i), fields[static_cast<std::size_t>(i)], __ATOMIC_RELAXED);
     __atomic_store_n(word(la_intent_op), static_cast<std::int32_t>(record.op), __ATOMIC_RELEASE);
@@ -184,7 +193,13 @@ void lock_area::write_intent(const intent &record) noexcept
 
 void lock_area::clear_intent() noexcept
 {
+    testing::before_shared_store();
     __atomic_store_n(word(la_intent_op), static_cast<std::int32_t>(intent_op::none), __ATOMIC_RELEASE);
+}
+
+bool lock_area::in_flight() const noexcept
+{
+    return __atomic_load_n(word(la_intent_op), __ATOMIC_ACQUIRE) != static_cast<std::int32_t>(intent_op::none);
 }
 
 intent lock_area::read_intent() const

@@ -45,6 +45,9 @@ struct intent {
     std::int32_t freed_first = 0;
     std::int32_t freed_count = 0;
     std::int64_t reinit_hint = 0;
+    // The table's page size in bytes: a re-initialisation in flight may have
+    // wiped the descriptor it could be detected from.
+    std::int32_t pagesize = 0;
 };
 
 class lock_area {
@@ -88,6 +91,8 @@ public:
     // operation word sees the fields it covers.  `record.op` is not none.
     void write_intent(const intent &record) noexcept;
     void clear_intent() noexcept;
+    // Whether the operation word names an operation (read once, acquire).
+    bool in_flight() const noexcept;
     // The record as stored; an operation word this library never writes is
     // errc::corrupt (the caller cannot undo what it cannot name).  The other
     // fields are unchecked: page numbers are for the caller to validate

@@ -9,7 +9,7 @@ namespace netshm::core {
 void page_locks::lock(std::int32_t page, lock_kind kind)
 {
     if (writer_) {
-        writer_->acquire();
+        writer_->acquire(recover_);
         if (kind == lock_kind::write)
             writer_->begin_write();
         return;
@@ -31,7 +31,7 @@ void page_locks::begin_group()
     state_->mutex().lock();
     if (writer_) {
         try {
-            writer_->acquire();
+            writer_->acquire(recover_);
         } catch (...) {
             state_->mutex().unlock();
             throw;

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -25,8 +26,13 @@ public:
 
     lock_state &state() const noexcept { return *state_; }
     // Mutex locking from now on (a table attaches it once its object holds
-    // page 0 and the lock area is set up).
-    void attach_writer(std::shared_ptr<writer_mutex> writer) noexcept { writer_ = std::move(writer); }
+    // page 0 and the lock area is set up), with the table's recovery from a
+    // write a dead holder left unfinished.
+    void attach_writer(std::shared_ptr<writer_mutex> writer, std::function<void(lock_area &)> recover)
+    {
+        writer_ = std::move(writer);
+        recover_ = std::move(recover);
+    }
     writer_mutex *writer() const noexcept { return writer_.get(); }
 
     // These require the state's mutex (held by the table's operation scope).
@@ -43,6 +49,7 @@ public:
 private:
     std::shared_ptr<lock_state> state_;
     std::shared_ptr<writer_mutex> writer_;
+    std::function<void(lock_area &)> recover_;
     bool enabled_;
     int words_per_page_;
     // Atomic only so that a misuse from another thread is detected cleanly.

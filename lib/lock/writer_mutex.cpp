@@ -28,40 +28,45 @@ writer_mutex::~writer_mutex()
     }
 }
 
-void writer_mutex::acquire()
+void writer_mutex::acquire(recovery recover)
 {
     if (depth_ > 0) {
         ++depth_;
         return;
     }
-    lock_fresh();
+    lock_fresh(recover);
     depth_ = 1;
 }
 
-void writer_mutex::lock_fresh()
+void writer_mutex::lock_fresh(recovery recover)
 {
     // Zeroed words are a valid process-private mutex: never lock one.
     if (!area_.is_initialised())
         throw error(errc::corrupt, fmt::format("{}: the lock area of mutex locking in page 0 was wiped (by a "
                                                "process that does not use mutex locking?)",
                                                name_));
-    if (area_.lock()) {
-        // The previous holder died.  If it held the mutex only to read, the
-        // counter is even and the table is as it left it.  If it was writing,
-        // the table may be half changed: without crash recovery (stage 2) the
-        // only safe course is to say so, for every process, until the table
-        // is re-initialised.
-        std::uint32_t sequence = area_.read_begin();
-        if (!lock_area::stable(sequence))
-            area_.set_corrupt(true);
-        area_.mark_consistent();
+    bool owner_died = area_.lock();
+    // Nobody writes while the mutex is free: an odd counter or an intent
+    // left recorded is a write that a dead (or failed) holder left unfinished.
+    try {
+        if (!area_.is_corrupt() && (!lock_area::stable(area_.read_begin()) || area_.in_flight())) {
+            recover(area_);
+            area_.end_write();
+        }
+    } catch (...) {
+        if (owner_died)
+            area_.mark_consistent();
+        area_.unlock();
+        throw;
     }
+    if (owner_died)
+        area_.mark_consistent();
     if (area_.is_corrupt()) {
         area_.unlock();
-        throw error(errc::corrupt, fmt::format("{}: a writer died while it changed the table under mutex "
-                                               "locking; crash recovery is not implemented yet: re-initialise "
-                                               "the table (netshm_manage with init >= 0, with no other "
-                                               "mutex-locking process having it open)",
+        throw error(errc::corrupt, fmt::format("{}: marked corrupt: a writer died while it changed the table "
+                                               "under mutex locking, and its recovery found damage it cannot "
+                                               "repair; re-initialise the table (netshm_manage with init >= 0, "
+                                               "with no other mutex-locking process having it open)",
                                                name_));
     }
 }
@@ -71,7 +76,8 @@ void writer_mutex::release()
     if (--depth_ > 0)
         return;
     if (writing_) {
-        area_.end_write();
+        if (!area_.in_flight())
+            area_.end_write();
         writing_ = false;
     }
     area_.unlock();

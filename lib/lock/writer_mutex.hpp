@@ -10,6 +10,7 @@
 
 #include "lock/lock_area.hpp"
 #include "lock/lock_state.hpp"
+#include "util/function_ref.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -33,14 +34,20 @@ public:
 
     lock_area &area() noexcept { return area_; }
 
+    // Repairs the table after a writer died (or failed) in the middle of a
+    // write: the table layer's recover_interrupted_write.
+    using recovery = function_ref<void(lock_area &)>;
+
     // These require the state's mutex.
-    // One more hold; the first locks the mutex.  A table marked corrupt, a
-    // lock area wiped by a process that does not use mutex locking, and a
-    // writer that died while it wrote (stage 1: no crash recovery yet) are
+    // One more hold; the first locks the mutex and, if the previous holder
+    // left a write unfinished (the counter odd or an intent recorded), runs
+    // `recover` first.  A table marked corrupt (also by that recovery) and a
+    // lock area wiped by a process that does not use mutex locking are
     // errc::corrupt, with nothing held.
-    void acquire();
+    void acquire(recovery recover);
     // One hold less; the last makes the sequence counter even again if a
-    // write made it odd, then unlocks the mutex.
+    // write made it odd and finished (a mutation whose undo failed leaves it
+    // odd and its intent recorded, for the next holder), then unlocks the mutex.
     void release();
     // Makes the sequence counter odd until the last hold is released: what
     // readers see is being changed.  Requires a hold.
@@ -49,7 +56,7 @@ public:
 
 private:
     writer_mutex(int fd, std::string name) : area_(fd, name), name_(std::move(name)) {}
-    void lock_fresh();
+    void lock_fresh(recovery recover);
 
     lock_area area_;
     std::string name_;

@@ -74,8 +74,7 @@ table::cell_ref table::probe_for_addition(header &h, std::int32_t key, bool &cla
     claims_cell = !cell.found;
     if (cell.found || 2 * h.claimed_cells <= h.hash_size)
         return cell;
-    add_hash_extent(h);
-    rehash(h);
+    resize_hash(h);
     cell = probe(h, key, false);
     if (cell.found)
         throw error(errc::corrupt, fmt::format("{}: page {}: key {} appeared while rehashing", object_->name(),
@@ -112,46 +111,6 @@ void table::add_hash_extent(header &h)
     store(d, d_hash_size, static_cast<std::int32_t>(h.hash_size));
     store(d, d_extents + 2 * slot, static_cast<std::int32_t>(first));
     store(d, d_extents + 2 * slot + 1, static_cast<std::int32_t>(pages));
-}
-
-namespace {
-
-// Calls fn(page, first word) for every cell of the hash table, in index order.
-template <class Fn>
-void for_each_cell(const header &h, int cells_per_page, Fn fn)
-{
-    for (int i = 0; i < h.extent_count; ++i) {
-        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
-        for (std::int32_t page = extent.first_page; page < extent.first_page + extent.pages; ++page)
-            for (int cell = 0; cell < cells_per_page; ++cell)
-                fn(page, static_cast<int>(hash_page_header + cell_words * cell));
-    }
-}
-
-} // namespace
-
-void table::rehash(const header &h)
-{
-    // Every bound cell moves through the spare words to its place in the
-    // larger table; cells without a binding (ptr -1) are dropped.
-    for_each_cell(h, cells_per_page_, [&](std::int32_t page, int word) {
-        std::int32_t ptr = load(page, word + cell_ptr);
-        if (ptr == ptr_never_used || ptr == ptr_unbound)
-            return;
-        std::int32_t key = load(page, word + cell_key);
-        cell_ref target = probe(h, key, true);
-        if (target.found)
-            throw error(errc::corrupt, fmt::format("{}: page {}: key {} is in the hash table twice",
-                                                   object_->name(), page, key));
-        store(target.page, target.word + cell_spare_key, key);
-        store(target.page, target.word + cell_spare_ptr, ptr);
-    });
-    for_each_cell(h, cells_per_page_, [&](std::int32_t page, int word) {
-        store(page, word + cell_key, load(page, word + cell_spare_key));
-        store(page, word + cell_ptr, load(page, word + cell_spare_ptr));
-        store(page, word + cell_spare_key, 0);
-        store(page, word + cell_spare_ptr, 0);
-    });
 }
 
 } // namespace netshm::core

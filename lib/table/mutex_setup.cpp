@@ -4,7 +4,9 @@
 #include "table/table.hpp"
 
 #include "core/error.hpp"
+#include "table/crash_recovery.hpp"
 #include "table/existing_table.hpp"
+#include "table/new_table.hpp"
 
 #include <fmt/format.h>
 
@@ -14,36 +16,22 @@ using namespace layout;
 
 namespace {
 
-const char *operation_name(intent_op op)
-{
-    switch (op) {
-    case intent_op::none: return "none";
-    case intent_op::add: return "add";
-    case intent_op::replace: return "replace";
-    case intent_op::remove: return "remove";
-    case intent_op::resize_rehash: return "hash resize (rehash)";
-    case intent_op::resize_copy: return "hash resize (copy)";
-    case intent_op::reinitialise: return "re-initialisation";
-    }
-    return "unknown";
-}
-
-// What a lock area left by earlier mutex-locking processes says must not be
-// papered over by initialising it afresh.
-void refuse_unfinished(const lock_area &area, const std::string &name)
+// What earlier mutex-locking processes left in the lock area, before it is
+// initialised afresh: a write left unfinished is recovered (with the page
+// size of its record, or the table's), and a table marked corrupt refused.
+void finish_earlier_writes(shm_object &object, lock_area &area, unsigned requested_pagesize)
 {
     if (!area.is_initialised())
         return;
-    intent in_flight = area.read_intent();
-    if (in_flight.op != intent_op::none)
-        throw error(errc::corrupt, fmt::format("{}: an operation ({} of key {}) was in flight when its writer "
-                                               "died; crash recovery is not implemented yet: re-initialise the "
-                                               "table",
-                                               name, operation_name(in_flight.op), in_flight.key));
     if (area.is_corrupt())
         throw error(errc::corrupt, fmt::format("{}: marked corrupt after a writer died while it changed the "
-                                               "table; re-initialise the table",
-                                               name));
+                                               "table and its recovery found damage; re-initialise the table",
+                                               object.name()));
+    if (lock_area::stable(area.read_begin()) && !area.in_flight())
+        return;
+    std::int32_t descriptor_page = 0;
+    unsigned pagesize = area.in_flight() ? 0 : detect_table(object, requested_pagesize, descriptor_page);
+    recover_interrupted_write(object, area, pagesize);
 }
 
 } // namespace
@@ -68,16 +56,19 @@ std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<sh
             unsigned fresh = pagesize != 0 ? pagesize
                              : size == 0   ? default_pagesize
                                            : pagesize_or_default(*object, size);
-            table(object, locking_method::none, static_cast<int>(fresh / 4), nullptr).write_new_table(init);
+            int words_per_page = static_cast<int>(fresh / 4);
+            write_new_table_image(*object, words_per_page, init_hint(init, words_per_page, name), false);
             written = true;
-        } else {
+        }
+        std::int32_t descriptor_page = 0;
+        if (!written && size < lock_area_end_bytes)
+            detect_table(*object, pagesize, descriptor_page);  // no table fits: says why
+        writer = writer_mutex::of(state, object->fd());
+        if (!written) {
+            finish_earlier_writes(*object, writer->area(), pagesize);
             // Never write a lock area into an object that holds no table.
-            std::int32_t descriptor_page = 0;
             detect_table(*object, pagesize, descriptor_page);
         }
-        writer = writer_mutex::of(state, object->fd());
-        if (!written)
-            refuse_unfinished(writer->area(), name);
         writer->area().initialise();
     };
     present.emplace(presence::mutex_locking(object->shared_locks(), set_up_as_first));

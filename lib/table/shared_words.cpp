@@ -9,12 +9,14 @@ namespace netshm::core {
 
 void table::zero_words(std::int32_t *words, std::size_t count) noexcept
 {
+    testing::before_shared_store();
     for (std::size_t i = 0; i < count; ++i)
         __atomic_store_n(words + i, 0, __ATOMIC_RELAXED);
 }
 
 void table::store_words(std::int32_t *target, const std::int32_t *source, std::size_t count) noexcept
 {
+    testing::before_shared_store();
     // Without mutex locking no reader runs meanwhile, and memcpy is faster
     // (about 9 instructions a word less, with callgrind).
     if (locks_.writer() == nullptr) {

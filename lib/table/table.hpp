@@ -4,6 +4,7 @@
 // validated, then used, and a violation throws errc::corrupt naming the page.
 #pragma once
 
+#include "core/store_hook.hpp"
 #include "format/layout.hpp"
 #include "lock/page_locks.hpp"
 #include "lock/presence.hpp"
@@ -80,8 +81,10 @@ public:
 private:
     class operation;
     class callback_scope;
+    class intent_scope;
     friend class operation;
     friend class callback_scope;
+    friend class intent_scope;
 
     table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page,
           std::shared_ptr<writer_mutex> writer);
@@ -95,15 +98,29 @@ private:
                                                             std::optional<presence> &present);
     void create_or_reinitialise(long long init);
     void open_existing(std::int32_t descriptor_page);
-    void write_new_table(long long init);
+    // A new table for about `hint` keys (init_hint), and its mapping.
+    void write_new_table(long long hint);
+    // Undoes a mutation that failed between its intent and its end, as a
+    // recovery from its death would (mutex locking).
+    void undo_failed_mutation(lock_area &area) noexcept;
 
     // storage
     void check_writable(const char *what) const;
     header refresh();
     void map_pages(std::int64_t pages);
     void grow_object(header &h, std::int64_t new_total);
-    void ensure_free_pages(header &h, std::int64_t needed);
-    page_list take_free_pages(header &h, std::int64_t count);
+    // The pages an allocation will take, planned and checked before anything
+    // is stored (the intent record names them): `growth` pages appended to
+    // the object first, pushed on the free list in increasing order, then
+    // `pages` popped off its head, leaving `free_head_after` there.
+    struct allocation {
+        std::int64_t growth;
+        page_list pages;
+        std::int32_t free_head_after;
+    };
+    allocation plan_allocation(const header &h, std::int64_t count) const;
+    std::int64_t growth_for(const header &h, std::int64_t count) const;
+    void allocate(header &h, const allocation &plan);
     void free_binding_pages(header &h, const page_list &pages);
 
     // hash index
@@ -117,7 +134,11 @@ private:
     cell_ref probe(const header &h, std::int32_t key, bool spare) const;
     cell_ref probe_for_addition(header &h, std::int32_t key, bool &claims_cell);
     void add_hash_extent(header &h);
-    void rehash(const header &h);
+    // A hash resize, an operation of its own: a new extent, then every bound
+    // cell rehashed into the spare words, copied over the primaries, and the
+    // spares zeroed, in three passes.
+    void resize_hash(header &h);
+    void rehash_into_spares(const header &h);
     // The newest binding's first page (validated), or 0 if the key is unbound.
     std::int32_t bound_page(const header &h, const cell_ref &cell) const;
 
@@ -129,8 +150,9 @@ private:
         page_list pages;  // every page of the value, in order
     };
     binding read_binding(const header &h, std::int32_t page, std::int32_t key) const;
-    std::int32_t write_binding(header &h, std::int32_t key, std::span<const std::int32_t> value,
-                               std::int32_t older);
+    // Writes the value into the allocated `pages`; returns the first.
+    std::int32_t write_binding(std::int32_t key, std::span<const std::int32_t> value, std::int32_t older,
+                               const page_list &pages);
     void copy_value(const binding &b, std::int32_t *out) const;
     // Calls fn(fragment, length) for each fragment; returns the first answer
     // other than answer_continue, or answer_continue.
@@ -143,6 +165,14 @@ private:
     void add_locked(header &h, std::int32_t key, std::span<const std::int32_t> value);
     void remove_locked(header &h, std::int32_t key);
 
+    // intent records (mutex locking, lib/table/intents.cpp)
+    // An intent of `op` on `key` with the descriptor snapshot of `h`.
+    intent intent_of(layout::intent_op op, std::int32_t key, const header &h) const;
+    // The hash cell the mutation changes in place, as it is now.
+    void record_cell(intent &record, const header &h, const cell_ref &cell) const;
+    static void record_allocation(intent &record, const allocation &plan) noexcept;
+    static void record_freed(intent &record, const binding &freed) noexcept;
+
     // word access
     std::int32_t *page_words(std::int32_t page) const { return base_ + static_cast<std::int64_t>(page) * words_per_page_; }
     std::int32_t load(std::int32_t page, int word) const
@@ -151,7 +181,15 @@ private:
     }
     void store(std::int32_t page, int word, std::int32_t value)
     {
+        testing::before_shared_store();
         __atomic_store_n(page_words(page) + word, value, __ATOMIC_RELAXED);
+    }
+    // A store that makes what was stored before it part of the table: a
+    // process killed after it has stored all of that (program order).
+    void publish(std::int32_t page, int word, std::int32_t value)
+    {
+        testing::before_shared_store();
+        __atomic_store_n(page_words(page) + word, value, __ATOMIC_RELEASE);
     }
     void check_content_page(const header &h, std::int32_t page, const char *what,
                             std::int32_t referrer) const;

@@ -3,10 +3,11 @@
 
 #include "core/error.hpp"
 #include "format/lock_area_layout.hpp"
+#include "table/crash_recovery.hpp"
 #include "table/existing_table.hpp"
+#include "table/new_table.hpp"
+#include "table/scopes.hpp"
 
-#include <climits>
-#include <cstring>
 #include <mutex>
 #include <fmt/format.h>
 
@@ -24,7 +25,9 @@ table::table(std::shared_ptr<shm_object> object, locking_method locking, int wor
       generation_(fork_generation())
 {
     if (writer)
-        locks_.attach_writer(std::move(writer));
+        locks_.attach_writer(std::move(writer), [this](lock_area &area) {
+            recover_interrupted_write(*object_, area, static_cast<unsigned>(words_per_page_) * 4);
+        });
 }
 
 table::~table()
@@ -96,7 +99,17 @@ void table::create_or_reinitialise(long long init)
     // Under the lock: if another process created the table meanwhile, use it.
     if (init < 0 && object_->size() != 0)
         return;
-    write_new_table(init);
+    long long hint = init_hint(init, words_per_page_, object_->name());
+    intent_scope in_flight(*this);
+    if (in_flight.recording()) {
+        intent record;
+        record.op = intent_op::reinitialise;
+        record.reinit_hint = hint;
+        record.pagesize = words_per_page_ * 4;
+        in_flight.begin(record);
+    }
+    write_new_table(hint);
+    in_flight.end();
 }
 
 void table::open_existing(std::int32_t descriptor_page)
@@ -107,46 +120,11 @@ void table::open_existing(std::int32_t descriptor_page)
     refresh();
 }
 
-void table::write_new_table(long long init)
+void table::write_new_table(long long hint)
 {
-    long long hint = init < 0 ? default_init_hint : init;
-    if (hint > INT32_MAX / 2)
-        throw error(errc::too_big, fmt::format("{}: init hint {} is too large", object_->name(), hint));
-    std::int64_t hash_pages = (2 * hint - 1) / cells_per_page_ + 1;
-    std::int64_t total = 2 + hash_pages;
-    std::int64_t hash_size = hash_pages * cells_per_page_;
-    if (total > INT32_MAX || hash_size > INT32_MAX)
-        throw error(errc::too_big, fmt::format("{}: init hint {} needs a hash table too large for the "
-                                               "format",
-                                               object_->name(), hint));
-    std::uint64_t page_bytes = static_cast<std::uint64_t>(words_per_page_) * 4;
-    std::uint64_t old_size = object_->size();
-    std::uint64_t new_size = static_cast<std::uint64_t>(total) * page_bytes;
-    object_->grow_to(new_size);
-    {
-        // Wipe the whole object (never shrink it: others may map it), master
-        // magic last so that nobody takes a half-written table for a valid one.
-        mapping whole(object_->fd(), std::max(old_size, new_size), true, object_->name());
-        if (locks_.writer() == nullptr) {
-            std::memset(whole.words(), 0, whole.bytes());
-        } else {
-            // The lock area stays: this process holds the mutex stored there,
-            // and optimistic readers read along (seeing the counter odd).
-            zero_words(whole.words(), la_magic);
-            zero_words(whole.words() + la_end, whole.bytes() / sizeof(std::int32_t) - la_end);
-        }
-    }
+    std::int64_t total = write_new_table_image(*object_, words_per_page_, hint, locks_.writer() != nullptr);
     descriptor_page_ = 1;
     map_pages(total);
-    std::int32_t d = descriptor_page_;
-    store(d, d_magic, descriptor_magic);
-    store(d, d_total_pages, static_cast<std::int32_t>(total));
-    store(d, d_hash_size, static_cast<std::int32_t>(hash_size));
-    store(d, d_extents, 2);
-    store(d, d_extents + 1, static_cast<std::int32_t>(hash_pages));
-    store(0, master_descriptor_page, d);
-    for (int i = 0; i < 4; ++i)
-        store(0, i, file_magic[i]);
 }
 
 } // namespace netshm::core

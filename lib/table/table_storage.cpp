@@ -22,9 +22,6 @@ namespace {
 
 std::uint32_t hex(std::int32_t word) { return static_cast<std::uint32_t>(word); }
 
-// Pages that may follow each other in the free list before growth tops it up.
-constexpr std::int64_t min_growth_pages = 16;
-
 } // namespace
 
 void table::check_writable(const char *what) const
@@ -94,77 +91,6 @@ void table::grow_object(header &h, std::int64_t new_total)
     if (old_size > table_end)
         zero_words(page_words(static_cast<std::int32_t>(h.total_pages)),
                    (std::min(old_size, static_cast<std::uint64_t>(new_total) * page_bytes) - table_end) / 4);
-}
-
-void table::ensure_free_pages(header &h, std::int64_t needed)
-{
-    if (h.free_count >= needed)
-        return;
-    std::int64_t missing = needed - h.free_count;
-    std::int64_t added = mimic_ocamlnet_ ? missing : std::max({missing, h.total_pages / 4, min_growth_pages});
-    if (h.total_pages + missing > INT32_MAX)
-        throw error(errc::too_big, fmt::format("{}: the table would exceed 2^31-1 pages", object_->name()));
-    added = std::min(added, INT32_MAX - h.total_pages);
-    std::int64_t old_total = h.total_pages;
-    grow_object(h, old_total + added);
-    std::int32_t d = descriptor_page_;
-    h.total_pages = old_total + added;
-    store(d, d_total_pages, static_cast<std::int32_t>(h.total_pages));
-    for (std::int64_t page = old_total; page < h.total_pages; ++page) {
-        store(static_cast<std::int32_t>(page), free_magic_word, free_magic);
-        store(static_cast<std::int32_t>(page), free_next, h.free_head);
-        h.free_head = static_cast<std::int32_t>(page);
-    }
-    h.free_count += added;
-    store(d, d_free_head, h.free_head);
-    store(d, d_free_count, static_cast<std::int32_t>(h.free_count));
-}
-
-page_list table::take_free_pages(header &h, std::int64_t count)
-{
-    // Walk and check the pages first, so that a damaged list changes nothing.
-    page_list pages;
-    pages.reserve(static_cast<std::size_t>(count));
-    std::int32_t page = h.free_head;
-    for (std::int64_t i = 0; i < count; ++i) {
-        if (page == 0)
-            corrupt(object_->name(), fmt::format("descriptor page {}: the free list ends after {} pages but "
-                                                 "counts {}",
-                                                 descriptor_page_, i, h.free_count));
-        if (!h.is_data_page(page))
-            corrupt(object_->name(), fmt::format("page {} on the free list is outside the content pages", page));
-        if (std::int32_t magic = load(page, free_magic_word); magic != free_magic)
-            corrupt(object_->name(), fmt::format("page {} on the free list has magic {:#010x}", page, hex(magic)));
-        std::int32_t next = load(page, free_next);
-        if (next != 0 && !h.is_data_page(next))
-            corrupt(object_->name(), fmt::format("page {}: free list link {} is outside the content pages",
-                                                 page, next));
-        pages.push_back(page);
-        page = next;
-    }
-    if (count > 1) {
-        page_list sorted(pages);
-        std::sort(sorted.begin(), sorted.end());
-        if (auto repeat = std::adjacent_find(sorted.begin(), sorted.end()); repeat != sorted.end())
-            corrupt(object_->name(), fmt::format("the free list has a cycle through page {}", *repeat));
-    }
-    h.free_head = page;
-    h.free_count -= count;
-    store(descriptor_page_, d_free_head, h.free_head);
-    store(descriptor_page_, d_free_count, static_cast<std::int32_t>(h.free_count));
-    return pages;
-}
-
-void table::free_binding_pages(header &h, const page_list &pages)
-{
-    for (std::int32_t page : pages) {
-        store(page, free_magic_word, free_magic);
-        store(page, free_next, h.free_head);
-        h.free_head = page;
-    }
-    h.free_count += static_cast<std::int64_t>(pages.size());
-    store(descriptor_page_, d_free_head, h.free_head);
-    store(descriptor_page_, d_free_count, static_cast<std::int32_t>(h.free_count));
 }
 
 void table::check_content_page(const header &h, std::int32_t page, const char *what,
@@ -238,38 +164,35 @@ void table::copy_value(const binding &b, std::int32_t *out) const
     });
 }
 
-std::int32_t table::write_binding(header &h, std::int32_t key, std::span<const std::int32_t> value,
-                                  std::int32_t older)
+std::int32_t table::write_binding(std::int32_t key, std::span<const std::int32_t> value, std::int32_t older,
+                                  const page_list &pages)
 {
-    std::int64_t needed = pages_for_value(static_cast<std::int64_t>(value.size()), words_per_page_);
-    ensure_free_pages(h, needed);
-    page_list pages = take_free_pages(h, needed);
+    // The magic, then the key, last (doc/locking.md, "Writers"): while a page
+    // keeps the free magic, word 1 still holds its free-list link, which a
+    // recovery gives it back with.
     const std::int32_t *source = value.data();
     std::int64_t remaining = static_cast<std::int64_t>(value.size());
     for (std::size_t i = 0; i < pages.size(); ++i) {
         std::int32_t page = pages[i];
         std::int32_t next = i + 1 < pages.size() ? pages[i + 1] : 0;
-        int offset;
-        if (i == 0) {
-            store(page, c_magic, content_magic);
-            store(page, c_key, key);
+        bool first = i == 0;
+        if (first) {
             store(page, c_next_page, next);
             store(page, c_older_binding, older);
             store(page, c_value_offset, 0);
             store(page, c_value_length, static_cast<std::int32_t>(value.size()));
-            offset = c_data;
         } else {
-            store(page, f_magic, followup_magic);
-            store(page, f_key, key);
             store(page, f_next_page, next);
             store(page, f_sequence, static_cast<std::int32_t>(i));
-            offset = f_data;
         }
+        int offset = first ? int{c_data} : int{f_data};
         std::int64_t count = std::min<std::int64_t>(remaining, words_per_page_ - offset);
         if (count > 0)
             store_words(page_words(page) + offset, source, static_cast<std::size_t>(count));
         source += count;
         remaining -= count;
+        publish(page, c_magic, first ? content_magic : followup_magic);
+        store(page, c_key, key);
     }
     return pages.front();
 }

@@ -1,0 +1,107 @@
+// The free list: growing the object to top it up, taking pages off its head
+// for a new binding, and pushing a removed binding's pages back on.
+#include "table/table.hpp"
+
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+// Pages that may follow each other in the free list before growth tops it up.
+constexpr std::int64_t min_growth_pages = 16;
+
+} // namespace
+
+std::int64_t table::growth_for(const header &h, std::int64_t count) const
+{
+    if (h.free_count >= count)
+        return 0;
+    std::int64_t missing = count - h.free_count;
+    if (h.total_pages + missing > INT32_MAX)
+        throw error(errc::too_big, fmt::format("{}: the table would exceed 2^31-1 pages", object_->name()));
+    std::int64_t added = mimic_ocamlnet_ ? missing : std::max({missing, h.total_pages / 4, min_growth_pages});
+    return std::min(added, INT32_MAX - h.total_pages);
+}
+
+table::allocation table::plan_allocation(const header &h, std::int64_t count) const
+{
+    allocation plan{growth_for(h, count), {}, 0};
+    plan.pages.reserve(static_cast<std::size_t>(count));
+    // Growth pushes pages total..total+growth-1 in that order: the newest
+    // is the head.
+    std::int64_t from_growth = std::min(count, plan.growth);
+    std::int64_t top = h.total_pages + plan.growth;
+    for (std::int64_t i = 0; i < from_growth; ++i)
+        plan.pages.push_back(static_cast<std::int32_t>(top - 1 - i));
+    std::int32_t page = from_growth < plan.growth ? static_cast<std::int32_t>(top - 1 - from_growth) : h.free_head;
+    // Walk and check the free list's pages, so that a damaged list changes nothing.
+    const std::string &name = object_->name();
+    for (std::int64_t i = from_growth; i < count; ++i) {
+        if (page == 0)
+            throw error(errc::corrupt, fmt::format("{}: descriptor page {}: the free list ends after {} pages but "
+                                                   "counts {}",
+                                                   name, descriptor_page_, i - from_growth, h.free_count));
+        if (!h.is_data_page(page))
+            throw error(errc::corrupt, fmt::format("{}: page {} on the free list is outside the content pages",
+                                                   name, page));
+        if (std::int32_t magic = load(page, free_magic_word); magic != free_magic)
+            throw error(errc::corrupt, fmt::format("{}: page {} on the free list has magic {:#010x}", name, page,
+                                                   static_cast<std::uint32_t>(magic)));
+        std::int32_t next = load(page, free_next);
+        if (next != 0 && !h.is_data_page(next))
+            throw error(errc::corrupt, fmt::format("{}: page {}: free list link {} is outside the content pages",
+                                                   name, page, next));
+        plan.pages.push_back(page);
+        page = next;
+    }
+    if (count - from_growth > 1) {
+        page_list sorted(plan.pages);
+        std::sort(sorted.begin(), sorted.end());
+        if (auto repeat = std::adjacent_find(sorted.begin(), sorted.end()); repeat != sorted.end())
+            throw error(errc::corrupt, fmt::format("{}: the free list has a cycle through page {}", name, *repeat));
+    }
+    plan.free_head_after = page;
+    return plan;
+}
+
+void table::allocate(header &h, const allocation &plan)
+{
+    std::int32_t d = descriptor_page_;
+    if (plan.growth > 0) {
+        std::int64_t old_total = h.total_pages;
+        grow_object(h, old_total + plan.growth);
+        h.total_pages = old_total + plan.growth;
+        store(d, d_total_pages, static_cast<std::int32_t>(h.total_pages));
+        for (std::int64_t page = old_total; page < h.total_pages; ++page) {
+            store(static_cast<std::int32_t>(page), free_magic_word, free_magic);
+            store(static_cast<std::int32_t>(page), free_next, h.free_head);
+            h.free_head = static_cast<std::int32_t>(page);
+        }
+        h.free_count += plan.growth;
+    }
+    h.free_head = plan.free_head_after;
+    h.free_count -= static_cast<std::int64_t>(plan.pages.size());
+    store(d, d_free_head, h.free_head);
+    store(d, d_free_count, static_cast<std::int32_t>(h.free_count));
+}
+
+void table::free_binding_pages(header &h, const page_list &pages)
+{
+    for (std::int32_t page : pages) {
+        store(page, free_magic_word, free_magic);
+        store(page, free_next, h.free_head);
+        h.free_head = page;
+    }
+    h.free_count += static_cast<std::int64_t>(pages.size());
+    store(descriptor_page_, d_free_head, h.free_head);
+    store(descriptor_page_, d_free_count, static_cast<std::int32_t>(h.free_count));
+}
+
+} // namespace netshm::core

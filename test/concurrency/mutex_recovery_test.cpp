@@ -1,0 +1,486 @@
+// Crash recovery of mutex locking (issue 8, stage 2): a writer killed at
+// every one of its shared stores, in every kind of mutation, leaves a table
+// the next process recovers; a recoverer killed at every store of its
+// recovery leaves it to the next one; an intent record that makes no sense
+// is reported as corruption, never trusted.
+//
+// The crash points are the test-only hook of capi/testing.h: a child kills
+// itself with SIGKILL just before its k-th store into shared memory.  The
+// parent holds the table open meanwhile and recovers it in one of three
+// ways: a reader that falls back to the mutex, a writer, or (after closing
+// it) the first process to manage it again.
+#include "process_helpers.hpp"
+#include "testing.h"
+
+#include <catch2/catch.hpp>
+#include <netshm.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using netshm_test::arm_child;
+using netshm_test::bound_test_time;
+using netshm_test::child;
+using netshm_test::open_ok;
+using netshm_test::scratch_names;
+using netshm_test::table_ptr;
+
+using value = std::vector<int32_t>;
+// Every key's bindings, newest first.
+using contents = std::map<int32_t, std::vector<value>>;
+
+contents read_contents(netshm_table *table)
+{
+    contents all;
+    REQUIRE_NETSHM_OK(netshm_iter(
+        table,
+        [](int32_t key, const int32_t *words, size_t len, void *ctx) {
+            (*static_cast<contents *>(ctx))[key].emplace_back(words, words + len);
+            return 0;
+        },
+        &all));
+    return all;
+}
+
+size_t bindings_in(const contents &all)
+{
+    size_t count = 0;
+    for (const auto &[key, values] : all)
+        count += values.size();
+    return count;
+}
+
+value make_value(int32_t seed, size_t length)
+{
+    value v(length);
+    for (size_t i = 0; i < length; ++i)
+        v[i] = seed * 1000 + static_cast<int32_t>(i);
+    return v;
+}
+
+int add_value(netshm_table *table, int32_t key, const value &v)
+{
+    return netshm_add(table, key, v.data(), v.size());
+}
+
+// A write_blocks call that removes the `victim`-th binding (0 = newest) of its key.
+int remove_binding_at(netshm_table *table, int32_t key, int victim)
+{
+    struct walk {
+        int index;
+        int victim;
+    } state{0, victim};
+    return netshm_write_blocks(
+        table, NETSHM_OP_REMOVE_BINDING, key,
+        [](int32_t *frag, size_t, void *ctx) -> int {
+            auto *w = static_cast<walk *>(ctx);
+            if (frag != nullptr)
+                return w->index == w->victim ? NETSHM_REMOVE_BINDING : NETSHM_CONTINUE;
+            return w->index++ == w->victim ? NETSHM_BREAK : NETSHM_CONTINUE;
+        },
+        &state);
+}
+
+// One mutation to crash in, on a table built by `fill`.  A child runs `op`
+// on a table it manages (with `manage_hint` >= 0: the op is that
+// re-initialising netshm_manage itself).
+struct scenario {
+    const char *name;
+    long long init;
+    std::function<void(netshm_table *)> fill;
+    std::function<int(netshm_table *)> op;
+    long long manage_hint = -1;
+};
+
+void fill_keys(netshm_table *table, int32_t count, size_t length)
+{
+    for (int32_t key = 1; key <= count; ++key)
+        REQUIRE_NETSHM_OK(add_value(table, key, make_value(key, length)));
+}
+
+std::vector<scenario> scenarios()
+{
+    std::vector<scenario> all;
+    all.push_back({"add into a fresh cell", 50, [](netshm_table *t) { fill_keys(t, 6, 3); },
+                   [](netshm_table *t) { return add_value(t, 40, make_value(40, 50)); }});
+    all.push_back({"add stacking on a bound key", 50,
+                   [](netshm_table *t) {
+                       fill_keys(t, 6, 3);
+                       REQUIRE_NETSHM_OK(add_value(t, 3, make_value(33, 2)));
+                   },
+                   [](netshm_table *t) { return add_value(t, 3, make_value(34, 70)); }});
+    // 16 free pages after the table's first growth; a value of 25 pages
+    // takes all of them and 9 of the next growth's.
+    all.push_back({"add that grows the object", 50, [](netshm_table *t) { fill_keys(t, 4, 1); },
+                   [](netshm_table *t) { return add_value(t, 41, make_value(41, 25 * 60)); }});
+    // Hint 4 at page size 256: one hash page of 15 cells, resized when the
+    // 8th key claims a cell.
+    all.push_back({"add that resizes the hash table", 4, [](netshm_table *t) { fill_keys(t, 8, 2); },
+                   [](netshm_table *t) { return add_value(t, 42, make_value(42, 2)); }});
+    all.push_back({"replace", 50,
+                   [](netshm_table *t) {
+                       fill_keys(t, 6, 3);
+                       REQUIRE_NETSHM_OK(add_value(t, 2, make_value(22, 130)));
+                   },
+                   [](netshm_table *t) {
+                       value v = make_value(23, 90);
+                       return netshm_replace(t, 2, v.data(), v.size());
+                   }});
+    all.push_back({"remove", 50,
+                   [](netshm_table *t) {
+                       fill_keys(t, 6, 3);
+                       REQUIRE_NETSHM_OK(add_value(t, 5, make_value(55, 140)));
+                   },
+                   [](netshm_table *t) { return netshm_remove(t, 5); }});
+    auto three_bindings = [](netshm_table *t) {
+        fill_keys(t, 6, 3);
+        REQUIRE_NETSHM_OK(add_value(t, 4, make_value(44, 80)));
+        REQUIRE_NETSHM_OK(add_value(t, 4, make_value(45, 2)));
+    };
+    all.push_back({"write_blocks removing the newest binding", 50, three_bindings,
+                   [](netshm_table *t) { return remove_binding_at(t, 4, 0); }});
+    all.push_back({"write_blocks removing an older binding", 50, three_bindings,
+                   [](netshm_table *t) { return remove_binding_at(t, 4, 1); }});
+    all.push_back({"re-initialisation", 50, [](netshm_table *t) { fill_keys(t, 6, 3); }, nullptr, 20});
+    return all;
+}
+
+// The bytes of a file, to restore it for each crash.
+std::string read_file(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    std::string bytes(static_cast<std::size_t>(in.tellg()), '\0');
+    in.seekg(0);
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(in.good());
+    return bytes;
+}
+
+void write_file(const std::string &path, const std::string &bytes)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(out.good());
+}
+
+table_ptr manage_mutex(netshm_descr *descr, long long init = -1)
+{
+    netshm_table *table = nullptr;
+    REQUIRE_NETSHM_OK(netshm_manage(descr, NETSHM_MUTEX_LOCKING, 256, init, &table));
+    return table_ptr(table);
+}
+
+// In a child: manages `path` with mutex locking (the parent has it open),
+// arms the crash point at `kill_at` stores from then (0: none), and runs the
+// scenario's operation.  Returns the number of stores it made, or -1.
+long long run_operation(const scenario &s, const std::string &path, long long kill_at)
+{
+    netshm_descr *d = nullptr;
+    netshm_table *t = nullptr;
+    if (netshm_open(NETSHM_TYPE_FILE, path.c_str(), O_RDWR, 0, &d) != NETSHM_OK)
+        return -1;
+    long long start = netshm_testing_shared_stores();
+    netshm_testing_kill_before_store(kill_at);
+    if (netshm_manage(d, NETSHM_MUTEX_LOCKING, 256, s.manage_hint, &t) != NETSHM_OK)
+        return -1;
+    if (s.op && s.op(t) != NETSHM_OK)
+        return -1;
+    return netshm_testing_shared_stores() - start;
+}
+
+// Forks a child that runs body() and exits; returns its wait status.
+int status_of_child(const std::function<void()> &body)
+{
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        arm_child(30);
+        body();
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return status;
+}
+
+bool killed(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
+
+
+enum class trigger { reader, writer, set_up };
+constexpr trigger triggers[] = {trigger::reader, trigger::writer, trigger::set_up};
+
+const char *trigger_name(trigger t)
+{
+    switch (t) {
+    case trigger::reader: return "a reader";
+    case trigger::writer: return "a writer";
+    case trigger::set_up: return "the first to manage it";
+    }
+    return "";
+}
+
+// Makes the parent's table recover the crash, then checks it: sound, and
+// holding exactly the state before the operation or after it.  Returns
+// whether it holds the state after.
+bool recover_and_check(table_ptr &table, netshm_descr *descr, trigger how, const contents &before,
+                       const contents &after)
+{
+    CAPTURE(trigger_name(how));
+    switch (how) {
+    case trigger::reader: {
+        // Optimistic attempts see the counter the writer left odd and fall
+        // back to the mutex, which reports the death.
+        int32_t buffer[1];
+        size_t len = 0;
+        int rc = netshm_find_into(table.get(), 1, buffer, 1, &len);
+        INFO(netshm_last_error());
+        CHECK((rc == NETSHM_OK || rc == NETSHM_ETOOBIG || rc == NETSHM_ENOTFOUND));
+        break;
+    }
+    case trigger::writer:
+        REQUIRE_NETSHM_OK(netshm_group_begin_write(table.get()));
+        REQUIRE_NETSHM_OK(netshm_group_end(table.get()));
+        break;
+    case trigger::set_up:
+        table.reset();
+        table = manage_mutex(descr);
+        break;
+    }
+    CHECK(netshm_check(table.get(), nullptr, nullptr) == 0);
+    contents now = read_contents(table.get());
+    size_t length = 0;
+    REQUIRE_NETSHM_OK(netshm_length(table.get(), &length));
+    CHECK(length == bindings_in(now));
+    bool old = now == before;
+    bool done = now == after;
+
+    CHECK((old || done));
+    return done && !old;
+}
+
+// A table of the scenario, as file bytes, and what it holds before and after
+// the operation.
+struct prepared {
+    std::string image;
+    contents before;
+    contents after;
+};
+
+prepared prepare(const scenario &s, const std::string &path)
+{
+    prepared p;
+    {
+        auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR | O_CREAT | O_TRUNC);
+        table_ptr table = manage_mutex(descr.get(), s.init);
+        s.fill(table.get());
+        p.before = read_contents(table.get());
+    }
+    p.image = read_file(path);
+    auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
+    table_ptr table = manage_mutex(descr.get(), s.manage_hint);
+    if (s.op)
+        REQUIRE_NETSHM_OK(s.op(table.get()));
+    p.after = read_contents(table.get());
+    REQUIRE(p.before != p.after);
+    return p;
+}
+
+// The stores a child makes for the scenario's operation on the table of
+// `p`, the parent holding it open through `descr`.
+long long stores_of(const scenario &s, const std::string &path, const prepared &p, netshm_descr *descr)
+{
+    write_file(path, p.image);
+    table_ptr holder = manage_mutex(descr);
+    child counting(30, [&] { return std::to_string(run_operation(s, path, 0)); });
+    long long stores = std::stoll(counting.finish());
+    REQUIRE(stores > 0);
+    return stores;
+}
+
+TEST_CASE("mutex recovery: a writer killed at any store of a mutation leaves a table the next process recovers",
+          "[concurrency][mutex][recovery]")
+{
+    bound_test_time(280);
+    scratch_names names;
+    const std::string path = names.fresh(NETSHM_TYPE_FILE);
+    for (const scenario &s : scenarios()) {
+        CAPTURE(s.name);
+        const prepared p = prepare(s, path);
+        auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
+        const long long stores = stores_of(s, path, p, descr.get());
+        int done = 0;
+        for (long long k = 1; k <= stores; ++k) {
+            CAPTURE(k, stores);
+            write_file(path, p.image);
+            table_ptr table = manage_mutex(descr.get());
+            REQUIRE(killed(status_of_child([&] { run_operation(s, path, k); })));
+            done += recover_and_check(table, descr.get(), triggers[k % 3], p.before, p.after) ? 1 : 0;
+        }
+        // Killed before its last store (the counter made even) it had
+        // finished; a re-initialisation is finished once its intent is
+        // recorded (its second store), every other mutation undone until
+        // its intent is cleared.
+        CHECK(done == (s.manage_hint >= 0 ? stores - 2 : 1));
+    }
+}
+
+TEST_CASE("mutex recovery: a recoverer killed at any store of its recovery leaves it to the next one",
+          "[concurrency][mutex][recovery]")
+{
+    bound_test_time(280);
+    scratch_names names;
+    const std::string path = names.fresh(NETSHM_TYPE_FILE);
+    std::vector<scenario> all = scenarios();
+    // Growth (pages to give back and a tail to zero) and replace (a freed
+    // binding to restore as well).
+    for (const scenario &s : {all[2], all[4]}) {
+        CAPTURE(s.name);
+        const prepared p = prepare(s, path);
+        auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
+        const long long crash_at = stores_of(s, path, p, descr.get()) * 2 / 3;
+        auto crash = [&] { REQUIRE(killed(status_of_child([&] { run_operation(s, path, crash_at); }))); };
+        // A recoverer: a child that writes (an empty write group), killed at
+        // its `kill_at`-th store; reports its stores if it survives.
+        auto recover = [&](long long kill_at) {
+            netshm_descr *d = nullptr;
+            netshm_table *t = nullptr;
+            if (netshm_open(NETSHM_TYPE_FILE, path.c_str(), O_RDWR, 0, &d) != NETSHM_OK)
+                return std::string("open: ") + netshm_last_error();
+            // Managing the table already takes the mutex (and recovers).
+            long long start = netshm_testing_shared_stores();
+            netshm_testing_kill_before_store(kill_at);
+            if (netshm_manage(d, NETSHM_MUTEX_LOCKING, 256, -1, &t) != NETSHM_OK ||
+                netshm_group_begin_write(t) != NETSHM_OK || netshm_group_end(t) != NETSHM_OK)
+                return std::string("recovery: ") + netshm_last_error();
+            return std::to_string(netshm_testing_shared_stores() - start);
+        };
+        long long recovery_stores;
+        write_file(path, p.image);
+        {
+            table_ptr holder = manage_mutex(descr.get());
+            crash();
+            child counting(30, [&] { return recover(0); });
+            std::string report = counting.finish();
+            INFO(report);
+            recovery_stores = std::stoll(report);
+            CHECK(recover_and_check(holder, descr.get(), trigger::writer, p.before, p.after) == false);
+        }
+        REQUIRE(recovery_stores > 3);
+        for (long long j = 1; j <= recovery_stores; ++j) {
+            CAPTURE(j, recovery_stores);
+            write_file(path, p.image);
+            table_ptr table = manage_mutex(descr.get());
+            crash();
+            REQUIRE(killed(status_of_child([&] { recover(j); })));
+            CHECK(recover_and_check(table, descr.get(), triggers[j % 3], p.before, p.after) == false);
+        }
+    }
+}
+
+// The lock area's words, as doc/locking.md lays them out.
+constexpr int intent_op_word = 20;
+
+void write_words(const std::string &path, int first_word, const std::vector<int32_t> &words)
+{
+    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(first_word * 4);
+    file.write(reinterpret_cast<const char *>(words.data()), static_cast<std::streamsize>(words.size() * 4));
+    REQUIRE(file.good());
+}
+
+std::vector<int32_t> read_words(const std::string &path, long long first_word, int count)
+{
+    std::ifstream file(path, std::ios::binary);
+    std::vector<int32_t> words(static_cast<std::size_t>(count));
+    file.seekg(first_word * 4);
+    file.read(reinterpret_cast<char *>(words.data()), count * 4);
+    REQUIRE(file.good());
+    return words;
+}
+
+TEST_CASE("mutex recovery: an intent record that makes no sense is corruption, reported and kept",
+          "[concurrency][mutex][recovery]")
+{
+    struct bad_record {
+        const char *what;
+        int word;  // of page 0
+        int32_t value;
+        const char *message;
+    };
+    const bad_record bad = GENERATE(values<bad_record>({
+        {"an unknown operation", 20, 77, "unknown operation 77"},
+        {"a page size no table has", 39, 13, "recorded page size 13"},
+        {"a snapshot with no pages", 22, 0, "snapshot of the descriptor"},
+        {"a snapshot with 40 extents", 28, 40, "snapshot counts 40 hash extents"},
+        {"a hash cell beyond the table", 29, 1 << 30, "is beyond the"},
+        {"a freed chain longer than the table", 36, 1 << 20, "freed 1048576 pages"},
+        {"an allocated page beyond the object", 32, 1 << 24, "lies beyond the object"},
+        {"an allocated count beyond the object", 33, -5, "allocated -5 pages"},
+        {"a write_blocks page that is a hash page", 29, -2, "not an older-binding word"},
+    }));
+    CAPTURE(bad.what);
+    scratch_names names;
+    const std::string path = names.fresh(NETSHM_TYPE_FILE);
+    {
+        auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR | O_CREAT | O_EXCL);
+        table_ptr table = manage_mutex(descr.get(), 50);
+        fill_keys(table.get(), 6, 3);
+    }
+    // A replace of key 2 in flight that changed nothing yet: T, S, claimed,
+    // bindings, free head and count, extents from the descriptor page.
+    std::vector<int32_t> d = read_words(path, 64, 10);
+    int32_t extents = 0;
+    for (int i = 0; i < 16; ++i)
+        extents += read_words(path, 64 + 8 + 2 * i, 1)[0] != 0 ? 1 : 0;
+    int32_t free_head = d[5];
+    std::vector<int32_t> record{2, 2,
+                                d[1], d[2], d[3], d[4], d[5], d[6], extents,
+                                0, 0, 0,
+                                free_head, 1, read_words(path, free_head * 64LL + 1, 1)[0],
+                                0, 0,
+                                0, 0, 256};
+    write_words(path, intent_op_word, record);
+    write_words(path, bad.word, {bad.value});
+
+    auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
+    netshm_table *table = nullptr;
+    CHECK_NETSHM_ERR(NETSHM_ECORRUPT, netshm_manage(descr.get(), NETSHM_MUTEX_LOCKING, 0, -1, &table));
+    CHECK_THAT(netshm_last_error(), Catch::Contains(bad.message));
+    // Marked: the next process is refused too, until it re-initialises.
+    CHECK_NETSHM_ERR(NETSHM_ECORRUPT, netshm_manage(descr.get(), NETSHM_MUTEX_LOCKING, 0, -1, &table));
+    CHECK_THAT(netshm_last_error(), Catch::Contains("marked corrupt"));
+    table_ptr fresh = manage_mutex(descr.get(), 10);
+    CHECK(netshm_check(fresh.get(), nullptr, nullptr) == 0);
+    CHECK(read_contents(fresh.get()).empty());
+}
+
+TEST_CASE("mutex recovery: the same record, sound, is undone", "[concurrency][mutex][recovery]")
+{
+    scratch_names names;
+    const std::string path = names.fresh(NETSHM_TYPE_FILE);
+    contents before;
+    {
+        auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR | O_CREAT | O_EXCL);
+        table_ptr table = manage_mutex(descr.get(), 50);
+        fill_keys(table.get(), 6, 3);
+        before = read_contents(table.get());
+    }
+    std::vector<int32_t> d = read_words(path, 64, 10);
+    int32_t free_head = d[5];
+    write_words(path, intent_op_word,
+                {2, 2, d[1], d[2], d[3], d[4], d[5], d[6], 1, 0, 0, 0, free_head, 1,
+                 read_words(path, free_head * 64LL + 1, 1)[0], 0, 0, 0, 0, 256});
+    auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
+    table_ptr table = manage_mutex(descr.get());
+    CHECK(netshm_check(table.get(), nullptr, nullptr) == 0);
+    CHECK(read_contents(table.get()) == before);
+}
+
+} // namespace
