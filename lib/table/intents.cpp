@@ -50,6 +50,12 @@ void table::record_freed(intent &record, const binding &freed) noexcept
     record.freed_count = static_cast<std::int32_t>(freed.pages.size());
 }
 
+void table::record_next_pass(const intent &record) noexcept
+{
+    if (writer_mutex *writer = locks_.writer())
+        writer->area().write_intent(record);
+}
+
 void table::undo_failed_mutation(lock_area &area) noexcept
 {
     try {
