@@ -186,12 +186,12 @@ private:
     void mutate(MakeRecord make_record, Stores stores);
     // Records `record` again under mutate: the next pass of a resize.
     void record_next_pass(const intent &record) noexcept;
-    // An intent of `op` on `key` with the descriptor snapshot of `h`.
-    intent intent_of(layout::intent_op op, std::int32_t key, const header &h) const;
-    // The hash cell the mutation changes in place, as it is now.
+    // An intent of `op` on `key` with the descriptor snapshot of `h`, and
+    // what the mutation changes: the hash cell it changes in place (as it is
+    // now), the pages it allocates, the binding it frees (each if not null).
+    intent intent_of(layout::intent_op op, std::int32_t key, const header &h, const cell_ref *cell = nullptr,
+                     const allocation *plan = nullptr, const binding *freed = nullptr) const;
     void record_cell(intent &record, const header &h, const cell_ref &cell) const;
-    static void record_allocation(intent &record, const allocation &plan) noexcept;
-    static void record_freed(intent &record, const binding &freed) noexcept;
 
     // word access
     std::int32_t *page_words(std::int32_t page) const { return base_ + static_cast<std::int64_t>(page) * words_per_page_; }

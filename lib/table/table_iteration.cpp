@@ -212,16 +212,13 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
                                                        object_->name(), descriptor_page_, key));
             mutate(
                 [&] {
-                    intent record = intent_of(intent_op::remove, key, h);
-                    if (referrer_page == 0) {
-                        record_cell(record, h, cell);
-                    } else {
-                        // Not a cell but a word of a page: the index is the page, negated.
-                        record.cell_index = -referrer_page;
-                        record.cell_old_key = c_older_binding;
-                        record.cell_old_ptr = page;
-                    }
-                    record_freed(record, b);
+                    if (referrer_page == 0)
+                        return intent_of(intent_op::remove, key, h, &cell, nullptr, &b);
+                    // Not a cell but a word of a page: the index is the page, negated.
+                    intent record = intent_of(intent_op::remove, key, h, nullptr, nullptr, &b);
+                    record.cell_index = -referrer_page;
+                    record.cell_old_key = c_older_binding;
+                    record.cell_old_ptr = page;
                     return record;
                 },
                 [&] {

@@ -26,12 +26,7 @@ void table::add_locked(header &h, std::int32_t key, std::span<const std::int32_t
     std::int32_t older = bound_page(h, cell);
     allocation plan = plan_allocation(h, pages_for_value(static_cast<std::int64_t>(value.size()), words_per_page_));
     mutate(
-        [&] {
-            intent record = intent_of(intent_op::add, key, h);
-            record_cell(record, h, cell);
-            record_allocation(record, plan);
-            return record;
-        },
+        [&] { return intent_of(intent_op::add, key, h, &cell, &plan); },
         [&] {
             allocate(h, plan);
             std::int32_t first = write_binding(key, value, older, plan.pages);
@@ -65,12 +60,7 @@ void table::remove_locked(header &h, std::int32_t key)
         throw error(errc::corrupt, fmt::format("{}: descriptor page {}: binding count 0 with key {} bound",
                                                object_->name(), descriptor_page_, key));
     mutate(
-        [&] {
-            intent record = intent_of(intent_op::remove, key, h);
-            record_cell(record, h, cell);
-            record_freed(record, b);
-            return record;
-        },
+        [&] { return intent_of(intent_op::remove, key, h, &cell, nullptr, &b); },
         [&] {
             store(cell.page, cell.word + cell_ptr, b.older != 0 ? b.older : ptr_unbound);
             store(descriptor_page_, d_bindings, static_cast<std::int32_t>(--h.bindings));
@@ -121,13 +111,7 @@ void table::replace(std::int32_t key, std::span<const std::int32_t> value)
     binding old = read_binding(h, page, key);
     allocation plan = plan_allocation(h, pages_for_value(static_cast<std::int64_t>(value.size()), words_per_page_));
     mutate(
-        [&] {
-            intent record = intent_of(intent_op::replace, key, h);
-            record_cell(record, h, cell);
-            record_allocation(record, plan);
-            record_freed(record, old);
-            return record;
-        },
+        [&] { return intent_of(intent_op::replace, key, h, &cell, &plan, &old); },
         [&] {
             allocate(h, plan);
             std::int32_t first = write_binding(key, value, old.older, plan.pages);
