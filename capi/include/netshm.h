@@ -82,9 +82,11 @@ typedef enum netshm_locking {
      * OCaml processes must not open the table while a process has it open
      * with this method.  Needs a descriptor open for writing; mixing it with
      * NETSHM_RECORD_LOCKING on one object is refused (NETSHM_EBUSY).  A writer
-     * that dies while it changes the table leaves it refused as corrupt until
-     * it is re-initialised (crash recovery is not implemented yet).  See
-     * doc/locking.md.
+     * that dies while it changes the table is recovered from by the next
+     * process to take the mutex (or to manage the table): the interrupted
+     * mutation is undone and the table checked; only damage that check still
+     * finds leaves the table refused as corrupt until it is re-initialised.
+     * See doc/locking.md.
      */
     NETSHM_MUTEX_LOCKING = 2,
     NETSHM_LOCKING_MAX_ENUM_ = 0x7FFFFFFF /**< not a method: makes any int a valid value (C++) */

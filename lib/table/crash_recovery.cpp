@@ -262,12 +262,11 @@ void redo_reinitialisation(shm_object &object, const intent &record)
 {
     int words_per_page = record.pagesize / 4;
     long long hint = record.reinit_hint;
+    if (hint < 0)
+        unrecoverable(object, record, fmt::format("it recorded the size hint {}", hint));
     try {
-        if (hint < 0 || init_hint(hint, words_per_page, object.name()) != hint)
-            unrecoverable(object, record, fmt::format("it recorded the size hint {}", hint));
+        init_hint(hint, words_per_page, object.name());
     } catch (const error &e) {
-        if (e.code() != errc::too_big)
-            throw;
         unrecoverable(object, record, e.what());
     }
     write_new_table_image(object, words_per_page, hint, true);

@@ -21,8 +21,6 @@ constexpr std::int64_t min_growth_pages = 16;
 
 std::int64_t table::growth_for(const header &h, std::int64_t count) const
 {
-    if (h.free_count >= count)
-        return 0;
     std::int64_t missing = count - h.free_count;
     if (h.total_pages + missing > INT32_MAX)
         throw error(errc::too_big, fmt::format("{}: the table would exceed 2^31-1 pages", object_->name()));
@@ -32,15 +30,19 @@ std::int64_t table::growth_for(const header &h, std::int64_t count) const
 
 table::allocation table::plan_allocation(const header &h, std::int64_t count) const
 {
-    allocation plan{growth_for(h, count), {}, 0};
+    allocation plan{h.free_count >= count ? 0 : growth_for(h, count), {}, 0};
     plan.pages.reserve(static_cast<std::size_t>(count));
-    // Growth pushes pages total..total+growth-1 in that order: the newest
-    // is the head.
     std::int64_t from_growth = std::min(count, plan.growth);
-    std::int64_t top = h.total_pages + plan.growth;
-    for (std::int64_t i = 0; i < from_growth; ++i)
-        plan.pages.push_back(static_cast<std::int32_t>(top - 1 - i));
-    std::int32_t page = from_growth < plan.growth ? static_cast<std::int32_t>(top - 1 - from_growth) : h.free_head;
+    std::int32_t page = h.free_head;
+    if (plan.growth > 0) {
+        // Growth pushes pages total..total+growth-1 in that order: the
+        // newest is the head.
+        std::int64_t top = h.total_pages + plan.growth;
+        for (std::int64_t i = 0; i < from_growth; ++i)
+            plan.pages.push_back(static_cast<std::int32_t>(top - 1 - i));
+        if (from_growth < plan.growth)
+            page = static_cast<std::int32_t>(top - 1 - from_growth);
+    }
     // Walk and check the free list's pages, so that a damaged list changes nothing.
     const std::string &name = object_->name();
     for (std::int64_t i = from_growth; i < count; ++i) {
@@ -71,25 +73,18 @@ table::allocation table::plan_allocation(const header &h, std::int64_t count) co
     return plan;
 }
 
-void table::allocate(header &h, const allocation &plan)
+void table::append_free_pages(header &h, std::int64_t growth)
 {
-    std::int32_t d = descriptor_page_;
-    if (plan.growth > 0) {
-        std::int64_t old_total = h.total_pages;
-        grow_object(h, old_total + plan.growth);
-        h.total_pages = old_total + plan.growth;
-        store(d, d_total_pages, static_cast<std::int32_t>(h.total_pages));
-        for (std::int64_t page = old_total; page < h.total_pages; ++page) {
-            store(static_cast<std::int32_t>(page), free_magic_word, free_magic);
-            store(static_cast<std::int32_t>(page), free_next, h.free_head);
-            h.free_head = static_cast<std::int32_t>(page);
-        }
-        h.free_count += plan.growth;
+    std::int64_t old_total = h.total_pages;
+    grow_object(h, old_total + growth);
+    h.total_pages = old_total + growth;
+    store(descriptor_page_, d_total_pages, static_cast<std::int32_t>(h.total_pages));
+    for (std::int64_t page = old_total; page < h.total_pages; ++page) {
+        store(static_cast<std::int32_t>(page), free_magic_word, free_magic);
+        store(static_cast<std::int32_t>(page), free_next, h.free_head);
+        h.free_head = static_cast<std::int32_t>(page);
     }
-    h.free_head = plan.free_head_after;
-    h.free_count -= static_cast<std::int64_t>(plan.pages.size());
-    store(d, d_free_head, h.free_head);
-    store(d, d_free_count, static_cast<std::int32_t>(h.free_count));
+    h.free_count += growth;
 }
 
 void table::free_binding_pages(header &h, const page_list &pages)

@@ -10,27 +10,24 @@ using namespace layout;
 void table::resize_hash(header &h)
 {
     // Its own operation for a recovery: the first pass is undone, the
-    // second finished (doc/locking.md, "Recovery when a writer dies").
-    intent_scope in_flight(*this);
+    // second and third finished (doc/locking.md, "Recovery when a writer dies").
     intent record;
-    if (in_flight.recording()) {
-        record = intent_of(intent_op::resize_rehash, 0, h);
-        in_flight.begin(record);
-    }
-    add_hash_extent(h);
-    rehash_into_spares(h);
-    shared_pages pages{base_, words_per_page_};
-    if (in_flight.recording()) {
-        record.op = intent_op::resize_copy;
-        in_flight.begin(record);
-    }
-    copy_spares(pages, h);
-    if (in_flight.recording()) {
-        record.cell_index = resize_spares_copied;
-        in_flight.begin(record);
-    }
-    clear_spares(pages, h);
-    in_flight.end();
+    mutate(
+        [&] {
+            record = intent_of(intent_op::resize_rehash, 0, h);
+            return record;
+        },
+        [&] {
+            add_hash_extent(h);
+            rehash_into_spares(h);
+            shared_pages pages{base_, words_per_page_};
+            record.op = intent_op::resize_copy;
+            record_next_pass(record);
+            copy_spares(pages, h);
+            record.cell_index = resize_spares_copied;
+            record_next_pass(record);
+            clear_spares(pages, h);
+        });
 }
 
 void table::rehash_into_spares(const header &h)

@@ -7,7 +7,8 @@ namespace netshm::core {
 
 using namespace layout;
 
-intent table::intent_of(intent_op op, std::int32_t key, const header &h) const
+intent table::intent_of(intent_op op, std::int32_t key, const header &h, const cell_ref *cell,
+                        const allocation *plan, const binding *freed) const
 {
     intent record;
     record.op = op;
@@ -16,6 +17,17 @@ intent table::intent_of(intent_op op, std::int32_t key, const header &h) const
                        static_cast<std::int32_t>(h.claimed_cells), static_cast<std::int32_t>(h.bindings),
                        h.free_head, static_cast<std::int32_t>(h.free_count), h.extent_count};
     record.pagesize = words_per_page_ * 4;
+    if (cell != nullptr)
+        record_cell(record, h, *cell);
+    if (plan != nullptr) {
+        record.allocated_first = plan->pages.front();
+        record.allocated_count = static_cast<std::int32_t>(plan->pages.size());
+        record.free_head_after = plan->free_head_after;
+    }
+    if (freed != nullptr) {
+        record.freed_first = freed->first_page;
+        record.freed_count = static_cast<std::int32_t>(freed->pages.size());
+    }
     return record;
 }
 
@@ -37,17 +49,10 @@ void table::record_cell(intent &record, const header &h, const cell_ref &cell) c
     record.cell_old_ptr = load(cell.page, cell.word + cell_ptr);
 }
 
-void table::record_allocation(intent &record, const allocation &plan) noexcept
+void table::record_next_pass(const intent &record) noexcept
 {
-    record.allocated_first = plan.pages.front();
-    record.allocated_count = static_cast<std::int32_t>(plan.pages.size());
-    record.free_head_after = plan.free_head_after;
-}
-
-void table::record_freed(intent &record, const binding &freed) noexcept
-{
-    record.freed_first = freed.first_page;
-    record.freed_count = static_cast<std::int32_t>(freed.pages.size());
+    if (writer_mutex *writer = locks_.writer())
+        writer->area().write_intent(record);
 }
 
 void table::undo_failed_mutation(lock_area &area) noexcept

@@ -51,44 +51,23 @@ private:
     table &table_;
 };
 
-// The intent record of one mutation with mutex locking (doc/locking.md,
-// "Writers"): begun before its first store, ended after its last.  A
-// mutation that throws in between is undone at once, as a recovery from its
-// death would undo it.  Without mutex locking it records nothing: callers
-// fill a record only when recording().
-class table::intent_scope {
-public:
-    explicit intent_scope(table &t) noexcept
-        : table_(t), area_(t.locks_.writer() != nullptr ? &t.locks_.writer()->area() : nullptr)
-    {
+template <class MakeRecord, class Stores>
+void table::mutate(MakeRecord make_record, Stores stores)
+{
+    // One call of `stores`, so that it is inlined.
+    writer_mutex *writer = locks_.writer();
+    lock_area *area = writer != nullptr ? &writer->area() : nullptr;
+    if (area != nullptr)
+        area->write_intent(make_record());
+    try {
+        stores();
+    } catch (...) {
+        if (area != nullptr)
+            undo_failed_mutation(*area);
+        throw;
     }
-    ~intent_scope()
-    {
-        if (begun_)
-            table_.undo_failed_mutation(*area_);
-    }
-    intent_scope(const intent_scope &) = delete;
-    intent_scope &operator=(const intent_scope &) = delete;
-
-    bool recording() const noexcept { return area_ != nullptr; }
-    // Records `record` (again, for the next pass of a resize).  Requires recording().
-    void begin(const intent &record) noexcept
-    {
-        area_->write_intent(record);
-        begun_ = true;
-    }
-    void end() noexcept
-    {
-        if (!begun_)
-            return;
-        area_->clear_intent();
-        begun_ = false;
-    }
-
-private:
-    table &table_;
-    lock_area *area_;
-    bool begun_ = false;
-};
+    if (area != nullptr)
+        area->clear_intent();
+}
 
 } // namespace netshm::core

@@ -81,10 +81,8 @@ public:
 private:
     class operation;
     class callback_scope;
-    class intent_scope;
     friend class operation;
     friend class callback_scope;
-    friend class intent_scope;
 
     table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page,
           std::shared_ptr<writer_mutex> writer);
@@ -119,8 +117,21 @@ private:
         std::int32_t free_head_after;
     };
     allocation plan_allocation(const header &h, std::int64_t count) const;
+    // How many pages to append when fewer than `count` are free.
     std::int64_t growth_for(const header &h, std::int64_t count) const;
-    void allocate(header &h, const allocation &plan);
+    // Appends `growth` pages to the object and pushes them on the free list.
+    void append_free_pages(header &h, std::int64_t growth);
+    // Grows the object as planned and takes the planned pages off the free
+    // list (inline: the common case is two stores).
+    void allocate(header &h, const allocation &plan)
+    {
+        if (plan.growth > 0)
+            append_free_pages(h, plan.growth);
+        h.free_head = plan.free_head_after;
+        h.free_count -= static_cast<std::int64_t>(plan.pages.size());
+        store(descriptor_page_, layout::d_free_head, h.free_head);
+        store(descriptor_page_, layout::d_free_count, static_cast<std::int32_t>(h.free_count));
+    }
     void free_binding_pages(header &h, const page_list &pages);
 
     // hash index
@@ -166,12 +177,21 @@ private:
     void remove_locked(header &h, std::int32_t key);
 
     // intent records (mutex locking, lib/table/intents.cpp)
-    // An intent of `op` on `key` with the descriptor snapshot of `h`.
-    intent intent_of(layout::intent_op op, std::int32_t key, const header &h) const;
-    // The hash cell the mutation changes in place, as it is now.
+    // Runs `stores`, the stores of one mutation, under the intent record
+    // make_record() returns: recorded before the first store and cleared
+    // after the last with mutex locking (doc/locking.md, "Writers"), undone
+    // at once if `stores` throws in between, as a recovery from its death
+    // would.  Without mutex locking nothing is recorded (scopes.hpp).
+    template <class MakeRecord, class Stores>
+    void mutate(MakeRecord make_record, Stores stores);
+    // Records `record` again under mutate: the next pass of a resize.
+    void record_next_pass(const intent &record) noexcept;
+    // An intent of `op` on `key` with the descriptor snapshot of `h`, and
+    // what the mutation changes: the hash cell it changes in place (as it is
+    // now), the pages it allocates, the binding it frees (each if not null).
+    intent intent_of(layout::intent_op op, std::int32_t key, const header &h, const cell_ref *cell = nullptr,
+                     const allocation *plan = nullptr, const binding *freed = nullptr) const;
     void record_cell(intent &record, const header &h, const cell_ref &cell) const;
-    static void record_allocation(intent &record, const allocation &plan) noexcept;
-    static void record_freed(intent &record, const binding &freed) noexcept;
 
     // word access
     std::int32_t *page_words(std::int32_t page) const { return base_ + static_cast<std::int64_t>(page) * words_per_page_; }

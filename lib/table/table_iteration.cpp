@@ -210,27 +210,25 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
                 throw error(errc::corrupt, fmt::format("{}: descriptor page {}: binding count 0 with key {} "
                                                        "bound",
                                                        object_->name(), descriptor_page_, key));
-            intent_scope in_flight(*this);
-            if (in_flight.recording()) {
-                intent record = intent_of(intent_op::remove, key, h);
-                if (referrer_page == 0) {
-                    record_cell(record, h, cell);
-                } else {
+            mutate(
+                [&] {
+                    if (referrer_page == 0)
+                        return intent_of(intent_op::remove, key, h, &cell, nullptr, &b);
                     // Not a cell but a word of a page: the index is the page, negated.
+                    intent record = intent_of(intent_op::remove, key, h, nullptr, nullptr, &b);
                     record.cell_index = -referrer_page;
                     record.cell_old_key = c_older_binding;
                     record.cell_old_ptr = page;
-                }
-                record_freed(record, b);
-                in_flight.begin(record);
-            }
-            if (referrer_page == 0)
-                store(cell.page, cell.word + cell_ptr, b.older != 0 ? b.older : ptr_unbound);
-            else
-                store(referrer_page, c_older_binding, b.older);
-            store(descriptor_page_, d_bindings, static_cast<std::int32_t>(--h.bindings));
-            free_binding_pages(h, b.pages);
-            in_flight.end();
+                    return record;
+                },
+                [&] {
+                    if (referrer_page == 0)
+                        store(cell.page, cell.word + cell_ptr, b.older != 0 ? b.older : ptr_unbound);
+                    else
+                        store(referrer_page, c_older_binding, b.older);
+                    store(descriptor_page_, d_bindings, static_cast<std::int32_t>(--h.bindings));
+                    free_binding_pages(h, b.pages);
+                });
         } else {
             referrer_page = page;
             if (announce_remove) {

@@ -72,18 +72,25 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
         }
         // Another process created the table first: open it as it is.
     }
-    // A table being created by another process is not valid yet: wait for
-    // its creator's descriptor lock and look again.
+    // A table being created (or, with mutex locking, re-initialised) by
+    // another process is not valid yet: wait for its creator's descriptor
+    // lock (the writer mutex, which also recovers the re-initialisation of
+    // a creator that died) and look again.
     std::int32_t descriptor_page = 0;
     auto detect = [&] { return detect_table(*object, pagesize, descriptor_page); };
     unsigned real_pagesize;
     try {
         real_pagesize = detect();
     } catch (const error &e) {
-        if (e.code() != errc::corrupt || locking != locking_method::record)
+        if (e.code() != errc::corrupt || locking == locking_method::none)
             throw;
         unsigned guess = pagesize != 0 ? pagesize : default_pagesize;
-        page_locks creator_wait(object->shared_locks(), true, static_cast<int>(guess / 4));
+        page_locks creator_wait(object->shared_locks(), locking == locking_method::record,
+                                static_cast<int>(guess / 4));
+        if (writer)
+            creator_wait.attach_writer(writer, [&](lock_area &area) {
+                recover_interrupted_write(*object, area, guess);
+            });
         page_lock_guard wait(creator_wait, 1, lock_kind::read);
         real_pagesize = detect();
     }
@@ -100,16 +107,15 @@ void table::create_or_reinitialise(long long init)
     if (init < 0 && object_->size() != 0)
         return;
     long long hint = init_hint(init, words_per_page_, object_->name());
-    intent_scope in_flight(*this);
-    if (in_flight.recording()) {
-        intent record;
-        record.op = intent_op::reinitialise;
-        record.reinit_hint = hint;
-        record.pagesize = words_per_page_ * 4;
-        in_flight.begin(record);
-    }
-    write_new_table(hint);
-    in_flight.end();
+    mutate(
+        [&] {
+            intent record;
+            record.op = intent_op::reinitialise;
+            record.reinit_hint = hint;
+            record.pagesize = words_per_page_ * 4;
+            return record;
+        },
+        [&] { write_new_table(hint); });
 }
 
 void table::open_existing(std::int32_t descriptor_page)

@@ -25,21 +25,17 @@ void table::add_locked(header &h, std::int32_t key, std::span<const std::int32_t
     cell_ref cell = probe_for_addition(h, key, claims_cell);
     std::int32_t older = bound_page(h, cell);
     allocation plan = plan_allocation(h, pages_for_value(static_cast<std::int64_t>(value.size()), words_per_page_));
-    intent_scope in_flight(*this);
-    if (in_flight.recording()) {
-        intent record = intent_of(intent_op::add, key, h);
-        record_cell(record, h, cell);
-        record_allocation(record, plan);
-        in_flight.begin(record);
-    }
-    allocate(h, plan);
-    std::int32_t first = write_binding(key, value, older, plan.pages);
-    store(cell.page, cell.word + cell_key, key);
-    publish(cell.page, cell.word + cell_ptr, first);
-    if (claims_cell)
-        store(descriptor_page_, d_claimed_cells, static_cast<std::int32_t>(++h.claimed_cells));
-    store(descriptor_page_, d_bindings, static_cast<std::int32_t>(++h.bindings));
-    in_flight.end();
+    mutate(
+        [&] { return intent_of(intent_op::add, key, h, &cell, &plan); },
+        [&] {
+            allocate(h, plan);
+            std::int32_t first = write_binding(key, value, older, plan.pages);
+            store(cell.page, cell.word + cell_key, key);
+            publish(cell.page, cell.word + cell_ptr, first);
+            if (claims_cell)
+                store(descriptor_page_, d_claimed_cells, static_cast<std::int32_t>(++h.claimed_cells));
+            store(descriptor_page_, d_bindings, static_cast<std::int32_t>(++h.bindings));
+        });
 }
 
 void table::add(std::int32_t key, std::span<const std::int32_t> value)
@@ -63,17 +59,13 @@ void table::remove_locked(header &h, std::int32_t key)
     if (h.bindings == 0)
         throw error(errc::corrupt, fmt::format("{}: descriptor page {}: binding count 0 with key {} bound",
                                                object_->name(), descriptor_page_, key));
-    intent_scope in_flight(*this);
-    if (in_flight.recording()) {
-        intent record = intent_of(intent_op::remove, key, h);
-        record_cell(record, h, cell);
-        record_freed(record, b);
-        in_flight.begin(record);
-    }
-    store(cell.page, cell.word + cell_ptr, b.older != 0 ? b.older : ptr_unbound);
-    store(descriptor_page_, d_bindings, static_cast<std::int32_t>(--h.bindings));
-    free_binding_pages(h, b.pages);
-    in_flight.end();
+    mutate(
+        [&] { return intent_of(intent_op::remove, key, h, &cell, nullptr, &b); },
+        [&] {
+            store(cell.page, cell.word + cell_ptr, b.older != 0 ? b.older : ptr_unbound);
+            store(descriptor_page_, d_bindings, static_cast<std::int32_t>(--h.bindings));
+            free_binding_pages(h, b.pages);
+        });
 }
 
 void table::remove(std::int32_t key)
@@ -118,19 +110,14 @@ void table::replace(std::int32_t key, std::span<const std::int32_t> value)
     page_lock_guard binding_lock(locks_, page, lock_kind::write);
     binding old = read_binding(h, page, key);
     allocation plan = plan_allocation(h, pages_for_value(static_cast<std::int64_t>(value.size()), words_per_page_));
-    intent_scope in_flight(*this);
-    if (in_flight.recording()) {
-        intent record = intent_of(intent_op::replace, key, h);
-        record_cell(record, h, cell);
-        record_allocation(record, plan);
-        record_freed(record, old);
-        in_flight.begin(record);
-    }
-    allocate(h, plan);
-    std::int32_t first = write_binding(key, value, old.older, plan.pages);
-    publish(cell.page, cell.word + cell_ptr, first);
-    free_binding_pages(h, old.pages);
-    in_flight.end();
+    mutate(
+        [&] { return intent_of(intent_op::replace, key, h, &cell, &plan, &old); },
+        [&] {
+            allocate(h, plan);
+            std::int32_t first = write_binding(key, value, old.older, plan.pages);
+            publish(cell.page, cell.word + cell_ptr, first);
+            free_binding_pages(h, old.pages);
+        });
 }
 
 // Reads hold the descriptor page's read lock while they copy: that excludes

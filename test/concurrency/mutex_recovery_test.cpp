@@ -213,14 +213,15 @@ int status_of_child(const std::function<void()> &body)
 bool killed(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
 
 
-enum class trigger { reader, writer, set_up };
-constexpr trigger triggers[] = {trigger::reader, trigger::writer, trigger::set_up};
+enum class trigger { reader, writer, manager, set_up };
+constexpr trigger triggers[] = {trigger::reader, trigger::writer, trigger::manager, trigger::set_up};
 
 const char *trigger_name(trigger t)
 {
     switch (t) {
     case trigger::reader: return "a reader";
     case trigger::writer: return "a writer";
+    case trigger::manager: return "a table managed meanwhile";
     case trigger::set_up: return "the first to manage it";
     }
     return "";
@@ -248,6 +249,13 @@ bool recover_and_check(table_ptr &table, netshm_descr *descr, trigger how, const
         REQUIRE_NETSHM_OK(netshm_group_begin_write(table.get()));
         REQUIRE_NETSHM_OK(netshm_group_end(table.get()));
         break;
+    case trigger::manager: {
+        // Not the first mutex-mode process: it recovers under the mutex,
+        // also a re-initialisation that wiped the table it would open.
+        table_ptr second = manage_mutex(descr);
+        table = std::move(second);
+        break;
+    }
     case trigger::set_up:
         table.reset();
         table = manage_mutex(descr);
@@ -321,7 +329,7 @@ TEST_CASE("mutex recovery: a writer killed at any store of a mutation leaves a t
             write_file(path, p.image);
             table_ptr table = manage_mutex(descr.get());
             REQUIRE(killed(status_of_child([&] { run_operation(s, path, k); })));
-            done += recover_and_check(table, descr.get(), triggers[k % 3], p.before, p.after) ? 1 : 0;
+            done += recover_and_check(table, descr.get(), triggers[k % 4], p.before, p.after) ? 1 : 0;
         }
         // Killed before its last store (the counter made even) it had
         // finished; a re-initialisation is finished once its intent is
@@ -379,7 +387,7 @@ TEST_CASE("mutex recovery: a recoverer killed at any store of its recovery leave
             table_ptr table = manage_mutex(descr.get());
             crash();
             REQUIRE(killed(status_of_child([&] { recover(j); })));
-            CHECK(recover_and_check(table, descr.get(), triggers[j % 3], p.before, p.after) == false);
+            CHECK(recover_and_check(table, descr.get(), triggers[j % 4], p.before, p.after) == false);
         }
     }
 }
