@@ -2,11 +2,12 @@
 """Runs the benchmark suite of issue 6 and writes doc/PERFORMANCE.md.
 
 Every W1 program (netshm with record locking and without locking, OCamlnet
-Netshm both ways, TDB with fcntl locks and with mutexes, LMDB, Boost.Interprocess)
-and the growth-under-contention program run --rounds times, interleaved: round
-1 runs every program once, then round 2, ...  Then the growth program runs once
-more under strace to count the mappings of the table each process makes
-(remaps).  The medians, min..max, ratios and targets go to the report
+Netshm both ways, TDB with fcntl locks and with mutexes, LMDB, Boost.Interprocess),
+the growth-under-contention program and the readers-under-a-paced-writer
+program (netshm with mutex and with record locking) run --rounds times,
+interleaved: round 1 runs every program once, then round 2, ...  Then the
+growth program runs once more under strace to count the mappings of the
+table each process makes (remaps).  The medians, min..max, ratios and targets go to the report
 (perf_report.py), the chart to doc/performance.png (gnuplot).
 
   python3 test/bench/run_benchmarks.py [--build-dir build-bench] [--rounds 3]
@@ -46,7 +47,9 @@ W1_PROGRAMS = [
     ('peers/boost_w1', 'sharable_mutex'),
 ]
 GROWTH_PROGRAM = 'netshm_growth'
-BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS} | {GROWTH_PROGRAM})
+READERS_PROGRAM = 'netshm_readers'
+READERS_VARIANTS = ['mutex', 'record']
+BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS} | {GROWTH_PROGRAM, READERS_PROGRAM})
 
 
 def run_checked(command, **kwargs):
@@ -127,6 +130,8 @@ def main():
     parser.add_argument('--n', type=int, default=100000, help='keys of W1')
     parser.add_argument('--mp-ops', type=int, default=200000, help='operations per mp_mixed process')
     parser.add_argument('--growth-keys', type=int, default=200000, help='keys per growth writer')
+    parser.add_argument('--readers-seconds', type=float, default=2.0,
+                        help='seconds of each timed run of the readers under a paced writer')
     parser.add_argument('--output', default=str(SOURCE_ROOT / 'doc' / 'PERFORMANCE.md'))
     parser.add_argument('--chart', default=str(SOURCE_ROOT / 'doc' / 'performance.png'))
     parser.add_argument('--results', help='also save the raw results (JSON) here')
@@ -141,11 +146,13 @@ def main():
         bench_dir = build_dir / 'test' / 'bench'
         w1_args = ['--n', str(args.n), '--mp-ops', str(args.mp_ops)]
         growth_args = ['--keys', str(args.growth_keys)]
+        readers_args = ['--n', str(args.n), '--seconds', str(args.readers_seconds)]
         results = {
             'command': shlex.join(['python3', os.path.relpath(__file__, SOURCE_ROOT)] + sys.argv[1:]),
             'setup': shlex.join(setup) if setup else None,
             'environment': perf_report.environment(SOURCE_ROOT),
             'n': args.n, 'mp_ops': args.mp_ops, 'growth_keys': args.growth_keys,
+            'readers_seconds': args.readers_seconds,
             'rounds': [],
         }
         start = time.time()
@@ -154,6 +161,8 @@ def main():
             for program, variant in W1_PROGRAMS:
                 records += run_program([bench_dir / program, '--variant', variant] + w1_args)
             records += run_program([bench_dir / GROWTH_PROGRAM] + growth_args)
+            for variant in READERS_VARIANTS:
+                records += run_program([bench_dir / READERS_PROGRAM, '--variant', variant] + readers_args)
             results['rounds'].append(records)
             print(f'round {round_number + 1} of {args.rounds} done', file=sys.stderr, flush=True)
         results['growth_trace'] = traced_growth(bench_dir / GROWTH_PROGRAM, growth_args)
