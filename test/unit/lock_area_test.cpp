@@ -25,7 +25,6 @@ using netshm::core::intent;
 using netshm::core::lock_area;
 using netshm::core::mapping;
 using netshm::core::layout::intent_op;
-using lock_test::child_process;
 using lock_test::scratch_file;
 
 std::int32_t word_at(const scratch_file &file, int index)
@@ -120,7 +119,7 @@ TEST_CASE("lock_area: a writer that dies holding the mutex is reported to the ne
     lock_area area(file.fd(), file.path());
     area.initialise();
     {
-        child_process child([&](const lock_test::child_channel &parent) {
+        netshm_test::child child(5, [&](const netshm_test::child_channel &parent) {
             lock_area own(file.fd(), file.path());
             (void)own.lock();
             parent.say("locked");
@@ -131,9 +130,9 @@ TEST_CASE("lock_area: a writer that dies holding the mutex is reported to the ne
         });
         REQUIRE(child.line() == "locked");
         if (killed)
-            child.kill();
+            child.kill_now();
         else
-            CHECK(child.exited_cleanly());
+            CHECK(child.finish().empty());
     }
     CHECK(area.lock());
     area.mark_consistent();
@@ -148,13 +147,13 @@ TEST_CASE("lock_area: a mutex released without recovery stays unusable until ini
     lock_area area(file.fd(), file.path());
     area.initialise();
     {
-        child_process child([&](const lock_test::child_channel &parent) {
+        netshm_test::child child(5, [&](const netshm_test::child_channel &parent) {
             lock_area own(file.fd(), file.path());
             parent.say(own.lock() ? "owner died" : "locked");
             ::_exit(0);
         });
         REQUIRE(child.line() == "locked");
-        CHECK(child.exited_cleanly());
+        CHECK(child.finish().empty());
     }
     REQUIRE(area.lock());
     area.unlock();

@@ -21,8 +21,7 @@ using netshm::core::errc;
 using netshm::core::error;
 using netshm::core::lock_state;
 using netshm::core::presence;
-using lock_test::child_channel;
-using lock_test::child_process;
+using netshm_test::child_channel;
 using lock_test::scratch_file;
 
 enum class method { mutex, record };
@@ -91,7 +90,7 @@ TEST_CASE("presence: the other method is refused across processes, the same one 
     presence mine = take(state, held);
     CHECK_FALSE(state->holds(netshm::core::setup_byte));
 
-    child_process child([&](const child_channel &parent) {
+    netshm_test::child child(5, [&](const child_channel &parent) {
         auto own = state_in_child(file);
         std::optional<presence> other, same;
         parent.say(attempt(own, other_than(held), other));
@@ -104,7 +103,7 @@ TEST_CASE("presence: the other method is refused across processes, the same one 
     std::optional<presence> refused;
     check_busy(attempt(state, other_than(held), refused), held, "this process");
     child.go();
-    CHECK(child.exited_cleanly());
+    CHECK(child.finish().empty());
 }
 
 TEST_CASE("presence: a process holding one method is refused the other", "[presence]")
@@ -135,7 +134,7 @@ TEST_CASE("presence: only the first mutex-mode process sets up the lock area", "
     presence second_table = take(state, method::mutex, &first);
     CHECK_FALSE(first);
 
-    child_process child([&](const child_channel &parent) {
+    netshm_test::child child(5, [&](const child_channel &parent) {
         auto own = state_in_child(file);
         std::optional<presence> kept;
         parent.say(attempt(own, method::mutex, kept));
@@ -149,7 +148,7 @@ TEST_CASE("presence: only the first mutex-mode process sets up the lock area", "
     }
     std::optional<presence> again(take(state, method::mutex, &first));
     CHECK_FALSE(first);
-    child.kill();
+    child.kill_now();
     again.reset();
     presence alone = take(state, method::mutex, &first);
     CHECK(first);
@@ -161,7 +160,7 @@ TEST_CASE("presence: a process that exits or is killed no longer counts", "[pres
     CAPTURE(killed);
     scratch_file file;
     auto state = lock_state::of(file.fd(), true, file.path());
-    child_process child([&](const child_channel &parent) {
+    netshm_test::child child(5, [&](const child_channel &parent) {
         auto own = state_in_child(file);
         std::optional<presence> kept;
         parent.say(attempt(own, method::mutex, kept));
@@ -171,10 +170,10 @@ TEST_CASE("presence: a process that exits or is killed no longer counts", "[pres
     std::optional<presence> refused;
     check_busy(attempt(state, method::record, refused), method::mutex, "another process");
     if (killed) {
-        child.kill();
+        child.kill_now();
     } else {
         child.go();
-        CHECK(child.exited_cleanly());
+        CHECK(child.finish().empty());
     }
     bool first = false;
     presence after = take(state, method::mutex, &first);
@@ -200,11 +199,11 @@ TEST_CASE("presence: record locking on a read-only descriptor", "[presence][proc
     ::close(read_only);
     presence reader = presence::record_locking(state);
 
-    child_process child([&](const child_channel &parent) {
+    netshm_test::child child(5, [&](const child_channel &parent) {
         auto own = state_in_child(file);
         std::optional<presence> kept;
         parent.say(attempt(own, method::mutex, kept));
     });
     check_busy(child.line(), method::record, "another process");
-    CHECK(child.exited_cleanly());
+    CHECK(child.finish().empty());
 }
