@@ -10,19 +10,19 @@ namespace netshm::core {
 
 using namespace layout;
 
-table::cell_ref table::cell_at(const header &h, std::int64_t index) const
+table::cell_ref table::cell_at(const header &h, std::int64_t index) const noexcept
 {
-    for (int i = 0; i < h.extent_count; ++i) {
-        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
-        std::int64_t cells = static_cast<std::int64_t>(extent.pages) * cells_per_page_;
-        if (index < cells)
-            return {static_cast<std::int32_t>(extent.first_page + index / cells_per_page_),
-                    static_cast<int>(hash_page_header + cell_words * (index % cells_per_page_)), false, 0};
-        index -= cells;
-    }
-    // read_header checked that the extents hold hash_size cells.
-    throw error(errc::corrupt, fmt::format("{}: descriptor page {}: hash cell {} lies beyond the extents",
-                                           object_->name(), descriptor_page_, index));
+    // index < hash_size, which the extents hold (read_structure checked it).
+    // Each extent is at least as large as all before it together: most
+    // cells lie in the last ones.
+    int extent = h.extent_count - 1;
+    while (index < h.extent_first_cell[static_cast<std::size_t>(extent)])
+        --extent;
+    auto cell = static_cast<std::uint32_t>(index - h.extent_first_cell[static_cast<std::size_t>(extent)]);
+    std::uint32_t page = cells_per_page_divisor_.quotient(cell);
+    std::uint32_t cell_in_page = cell - page * static_cast<std::uint32_t>(cells_per_page_);
+    return {h.extents[static_cast<std::size_t>(extent)].first_page + static_cast<std::int32_t>(page),
+            static_cast<int>(hash_page_header + cell_words * cell_in_page), false, 0};
 }
 
 namespace {
@@ -33,19 +33,35 @@ std::int64_t last_hash_page(const header &h)
     return static_cast<std::int64_t>(last.first_page) + last.pages - 1;
 }
 
+// The cell of probe attempt `attempt` for key: (key + offset) mod hash_size,
+// computed in 32 bits as OCamlnet does, the remainder taken non-negative.
+std::int64_t probe_index(const header &h, std::int32_t key, std::int64_t attempt) noexcept
+{
+    auto sum = static_cast<std::int32_t>(static_cast<std::uint32_t>(key) +
+                                         static_cast<std::uint32_t>(probe_offset(attempt)));
+    auto magnitude = static_cast<std::uint32_t>(sum);
+    if (sum < 0)
+        magnitude = 0u - magnitude;
+    std::uint32_t remainder = h.hash_divisor.remainder(magnitude);
+    return sum < 0 && remainder != 0 ? h.hash_size - remainder : remainder;
+}
+
 } // namespace
+
+void table::prefetch_probe(std::int32_t key) const noexcept
+{
+    if (!header_validated_)
+        return;
+    cell_ref cell = cell_at(validated_, probe_index(validated_, key, 0));
+    __builtin_prefetch(page_words(cell.page) + cell.word);
+}
 
 table::cell_ref table::probe(const header &h, std::int32_t key, bool spare) const
 {
     int shift = spare ? cell_spare_key : cell_key;
     std::int64_t limit = h.hash_size + 10;
     for (std::int64_t attempt = 0; attempt <= limit; ++attempt) {
-        auto sum = static_cast<std::int32_t>(static_cast<std::uint32_t>(key) +
-                                             static_cast<std::uint32_t>(probe_offset(attempt)));
-        std::int64_t index = sum % h.hash_size;
-        if (index < 0)
-            index += h.hash_size;
-        cell_ref cell = cell_at(h, index);
+        cell_ref cell = cell_at(h, probe_index(h, key, attempt));
         cell.ptr = load(cell.page, cell.word + shift + 1);
         if (cell.ptr == ptr_never_used)
             return cell;
@@ -107,6 +123,7 @@ void table::add_hash_extent(header &h)
     h.hash_size = hash_size;
     h.extents[static_cast<std::size_t>(slot)] = {static_cast<std::int32_t>(first), static_cast<std::int32_t>(pages)};
     h.extent_count = slot + 1;
+    h.index_hash(cells_per_page_);
     store(d, d_total_pages, static_cast<std::int32_t>(h.total_pages));
     store(d, d_hash_size, static_cast<std::int32_t>(h.hash_size));
     store(d, d_extents + 2 * slot, static_cast<std::int32_t>(first));

@@ -76,6 +76,7 @@ std::string read_structure(const descriptor_words &words, std::int32_t d, std::i
     if (cells != out.hash_size)
         return fmt::format("descriptor page {}: hash table size {} but the extents hold {} cells", d,
                            out.hash_size, cells);
+    out.index_hash(cells_per_page);
     return {};
 }
 

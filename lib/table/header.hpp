@@ -2,6 +2,7 @@
 #pragma once
 
 #include "format/layout.hpp"
+#include "util/fast_divisor.hpp"
 
 #include <array>
 #include <cstdint>
@@ -24,6 +25,20 @@ struct header {
     std::int64_t free_count;
     std::array<hash_extent, layout::max_extents> extents;
     int extent_count;
+    // Derived from hash_size and the extents by index_hash(): the index of
+    // each extent's first cell, and hash_size as a divisor.
+    std::array<std::int32_t, layout::max_extents> extent_first_cell;
+    fast_divisor hash_divisor;
+
+    void index_hash(int cells_per_page) noexcept
+    {
+        std::int64_t cells = 0;
+        for (int i = 0; i < extent_count; ++i) {
+            extent_first_cell[i] = static_cast<std::int32_t>(cells);
+            cells += static_cast<std::int64_t>(extents[i].pages) * cells_per_page;
+        }
+        hash_divisor = fast_divisor(static_cast<std::uint32_t>(hash_size));
+    }
 
     bool is_hash_page(std::int64_t page) const noexcept
     {

@@ -64,7 +64,7 @@ std::optional<bool> table::optimistic_lookup(std::int32_t key, bool copy)
 {
     bool bound = false;
     if (!read_optimistically([&] {
-            header h = refresh();
+            const header &h = refresh();
             std::int32_t page = bound_page(h, probe(h, key, false));
             bound = page != 0;
             if (!bound)

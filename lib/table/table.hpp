@@ -104,7 +104,8 @@ private:
 
     // storage
     void check_writable(const char *what) const;
-    header refresh();
+    // The validated header, valid until the next refresh(); mutations copy it.
+    const header &refresh();
     void map_pages(std::int64_t pages);
     void grow_object(header &h, std::int64_t new_total);
     // The pages an allocation will take, planned and checked before anything
@@ -141,8 +142,12 @@ private:
         bool found;
         std::int32_t ptr;  // as read while probing
     };
-    cell_ref cell_at(const header &h, std::int64_t index) const;
+    cell_ref cell_at(const header &h, std::int64_t index) const noexcept;
     cell_ref probe(const header &h, std::int32_t key, bool spare) const;
+    // Starts loading the cell a probe for key visits first, as the header
+    // last validated places it: its miss overlaps the work before the probe
+    // (with record locking, the lock's system call).
+    void prefetch_probe(std::int32_t key) const noexcept;
     cell_ref probe_for_addition(header &h, std::int32_t key, bool &claims_cell);
     void add_hash_extent(header &h);
     // A hash resize, an operation of its own: a new extent, then every bound
@@ -241,6 +246,7 @@ private:
     bool writable_;
     int words_per_page_;
     int cells_per_page_;
+    fast_divisor cells_per_page_divisor_;
     std::int32_t descriptor_page_ = 1;
     page_locks locks_;
     mapping mapping_;

@@ -21,6 +21,7 @@ table::table(std::shared_ptr<shm_object> object, locking_method locking, int wor
       writable_(object_->writable()),
       words_per_page_(words_per_page),
       cells_per_page_(cells_per_page(words_per_page)),
+      cells_per_page_divisor_(static_cast<std::uint32_t>(cells_per_page_)),
       locks_(object_->shared_locks(), locking == locking_method::record, words_per_page),
       generation_(fork_generation())
 {

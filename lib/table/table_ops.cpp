@@ -130,11 +130,12 @@ constexpr std::int64_t copy_under_descriptor_lock_pages = 64;
 bool table::mem(std::int32_t key)
 {
     operation op(*this);
+    prefetch_probe(key);
     if (reads_optimistically())
         if (std::optional<bool> bound = optimistic_lookup(key, false))
             return *bound;
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
-    header h = refresh();
+    const header &h = refresh();
     std::int32_t page = bound_page(h, probe(h, key, false));
     if (page == 0)
         return false;
@@ -145,11 +146,12 @@ bool table::mem(std::int32_t key)
 bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
 {
     operation op(*this);
+    prefetch_probe(key);
     if (reads_optimistically())
         if (std::optional<bool> found = optimistic_find(key, sink))
             return *found;
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
-    header h = refresh();
+    const header &h = refresh();
     std::int32_t page = bound_page(h, probe(h, key, false));
     if (page == 0)
         return false;

@@ -45,7 +45,7 @@ void table::map_pages(std::int64_t pages)
     header_validated_ = false;
 }
 
-header table::refresh()
+const header &table::refresh()
 {
     const std::int32_t *words = page_words(descriptor_page_);
     descriptor_change change =

@@ -100,7 +100,16 @@ def environment(root):
         'commit': _output(['git', 'rev-parse', '--short', 'HEAD'], cwd=root).strip(),
         'engine_changes': [line[3:] for line in dirty.splitlines()],
         'load_before': Path('/proc/loadavg').read_text().split()[:3],
+        'scheduling': scheduling(),
     }
+
+
+def scheduling():
+    """The policy the programs inherit: real time (chrt -f) keeps other work from preempting them."""
+    if os.sched_getscheduler(0) == os.SCHED_FIFO:
+        return (f'SCHED_FIFO priority {os.sched_getparam(0).sched_priority} (`chrt -f`): other work on the '
+                'machine does not preempt the programs, though it still shares caches and memory bandwidth')
+    return 'the default time-sharing policy'
 
 
 def label(record):
@@ -270,6 +279,38 @@ def readers_section(results, rates):
     return lines
 
 
+def floor_section(rates):
+    floor = rates.get('floor format1', {})
+    two, one = floor.get('floor_two_loads'), floor.get('floor_one_load')
+    if not two or not one:
+        return ['Not measured in this run.']
+    lines = [
+        'A find on a format-1 table reads the key\'s hash cell, then the content page the cell names: two '
+        'loads, the second dependent on the first, at places the hash spreads at random over the table. '
+        'test/bench/memory_floor.cpp learns the geometry of a W1 table after its load phase (hash cells, '
+        'content pages, page size: `netshm_stat`) and times nothing but those two loads in a /dev/shm '
+        'mapping of that geometry; then the content-page load alone, the floor even if the hash cell cost '
+        'nothing. Each lookup\'s address depends on the previous one\'s word, because a real find runs '
+        'about a thousand instructions, which keeps the misses of two finds from overlapping. No '
+        'implementation of the format can find faster than this on this machine; the last columns divide '
+        'the floor by the peers\' find_hit, an upper bound of every netshm find_hit ratio.',
+        '',
+        '| lookups/s | median (min..max) | ÷ LMDB find_hit | ÷ Boost.Interprocess find_hit |',
+        '|---|---:|---:|---:|',
+    ]
+    for phase, what in (('floor_two_loads', 'hash cell, then content page'),
+                        ('floor_one_load', 'content page alone')):
+        bounds = [ratio(rates, 'floor format1', phase, peer, 'find_hit')[0]
+                  for peer in ('lmdb nosync', 'boost sharable_mutex')]
+        lines.append(f'| {what} | {cell(floor[phase])} | '
+                     + ' | '.join('–' if b is None else f'{b:.2f}' for b in bounds) + ' |')
+    for name in ('netshm none', 'netshm mutex'):
+        r, _ = ratio(rates, name, 'find_hit', 'floor format1', 'floor_two_loads')
+        if r is not None:
+            lines += ['', f'{SYSTEMS[name]} find_hit reaches {r:.0%} of the two-load floor.']
+    return lines
+
+
 def write_chart(rates, chart, n):
     names = [n for n in SYSTEMS if n in rates]
     highest = max(median(rates[n][p]) for n in names for p in PHASES if rates[n].get(p))
@@ -335,6 +376,7 @@ def write(results, output, chart):
         f"{results['seconds'] / 60:.1f} minutes in all.",
         f"- Load average before: {' '.join(env['load_before'])}; after: {' '.join(results['load_after'])}. "
         'Other work on the machine makes the numbers noisy: compare the ratios, taken within one run.',
+        f"- Scheduling: {env.get('scheduling', 'not recorded')}.",
         f"- Source: commit {env['commit']}; uncommitted changes to the engine (lib/, capi/, cxx/): {engine}.",
         '',
         '## Machine and packages',
@@ -370,6 +412,8 @@ def write(results, output, chart):
     lines += growth_section(results, rates, pages)
     lines += ['', '## Readers under a paced writer', '']
     lines += readers_section(results, rates)
+    lines += ['', '## The memory-latency floor of a find', '']
+    lines += floor_section(rates)
     lines += ['', '## The programs', '']
     lines += [f'- **{SYSTEMS[n]}**: {text}' for n, text in CONFIGURATIONS.items()]
     lines.append('')

@@ -3,8 +3,9 @@
 
 Every W1 program (netshm with record locking and without locking, OCamlnet
 Netshm both ways, TDB with fcntl locks and with mutexes, LMDB, Boost.Interprocess),
-the growth-under-contention program and the readers-under-a-paced-writer
-program (netshm with mutex and with record locking) run --rounds times,
+the growth-under-contention program, the readers-under-a-paced-writer
+program (netshm with mutex and with record locking) and the memory-latency
+floor of a format-1 find run --rounds times,
 interleaved: round 1 runs every program once, then round 2, ...  Then the
 growth program runs once more under strace to count the mappings of the
 table each process makes (remaps).  The medians, min..max, ratios and targets go to the report
@@ -49,7 +50,8 @@ W1_PROGRAMS = [
 GROWTH_PROGRAM = 'netshm_growth'
 READERS_PROGRAM = 'netshm_readers'
 READERS_VARIANTS = ['mutex', 'record']
-BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS} | {GROWTH_PROGRAM, READERS_PROGRAM})
+FLOOR_PROGRAM = 'memory_floor'
+BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS} | {GROWTH_PROGRAM, READERS_PROGRAM, FLOOR_PROGRAM})
 
 
 def run_checked(command, **kwargs):
@@ -163,6 +165,7 @@ def main():
             records += run_program([bench_dir / GROWTH_PROGRAM] + growth_args)
             for variant in READERS_VARIANTS:
                 records += run_program([bench_dir / READERS_PROGRAM, '--variant', variant] + readers_args)
+            records += run_program([bench_dir / FLOOR_PROGRAM, '--n', str(args.n)])
             results['rounds'].append(records)
             print(f'round {round_number + 1} of {args.rounds} done', file=sys.stderr, flush=True)
         results['growth_trace'] = traced_growth(bench_dir / GROWTH_PROGRAM, growth_args)
