@@ -6,6 +6,7 @@
 #include "table/integrity.hpp"
 #include "table/new_table.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace netshm::core {
@@ -193,20 +194,21 @@ private:
     // it as its next page in word 2 (written before its magic), the last one
     // links to the head the allocation left.  Pages the mutation appended
     // are dropped with the growth (zero_from): they link downwards, the
-    // first to the old head.
+    // first to the old head.  The record precedes the growth, so they may
+    // lie beyond the object: nothing of them is read.
     void give_back_allocated(const header &before)
     {
         std::int32_t count = record_.allocated_count;
-        if (count < 0 || count > pages_available_)
-            damaged(fmt::format("it allocated {} pages of an object of {}", count, pages_available_));
         std::int64_t page = record_.allocated_first;
+        // Distinct pages: content pages of the table, and those appended up to the first.
+        std::int64_t appended = std::max<std::int64_t>(0, page - before.total_pages + 1);
+        if (count < 0 || count > before.total_pages + appended)
+            damaged(fmt::format("it allocated {} pages from page {} in a table of {}", count, page,
+                                before.total_pages));
         for (std::int32_t i = 0; i < count; ++i) {
             bool last = i + 1 == count;
             std::int64_t link;
             if (page >= before.total_pages) {
-                if (page >= pages_available_)
-                    damaged(fmt::format("page {} it allocated lies beyond the object's {} pages", page,
-                                        pages_available_));
                 link = page > before.total_pages ? page - 1 : before.free_head;
             } else {
                 if (!before.is_data_page(page))

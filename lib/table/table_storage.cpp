@@ -3,6 +3,7 @@
 #include "table/table.hpp"
 
 #include "core/error.hpp"
+#include "core/store_hook.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -83,6 +84,8 @@ void table::grow_object(header &h, std::int64_t new_total)
 {
     std::uint64_t page_bytes = static_cast<std::uint64_t>(words_per_page_) * 4;
     std::uint64_t old_size = object_->size();
+    // Other processes see the object grow: a crash point like a store.
+    testing::before_shared_store();
     object_->grow_to(static_cast<std::uint64_t>(new_total) * page_bytes);
     map_pages(new_total);
     // Pages past the table are zero in a sound object; clear what an earlier

@@ -132,6 +132,11 @@ std::vector<scenario> scenarios()
                        value v = make_value(23, 90);
                        return netshm_replace(t, 2, v.data(), v.size());
                    }});
+    all.push_back({"replace that grows the object", 50, [](netshm_table *t) { fill_keys(t, 4, 1); },
+                   [](netshm_table *t) {
+                       value v = make_value(24, 25 * 60);
+                       return netshm_replace(t, 2, v.data(), v.size());
+                   }});
     all.push_back({"remove", 50,
                    [](netshm_table *t) {
                        fill_keys(t, 6, 3);
@@ -429,8 +434,8 @@ TEST_CASE("mutex recovery: an intent record that makes no sense is corruption, r
         {"a snapshot with 40 extents", 28, 40, "snapshot counts 40 hash extents"},
         {"a hash cell beyond the table", 29, 1 << 30, "is beyond the"},
         {"a freed chain longer than the table", 36, 1 << 20, "freed 1048576 pages"},
-        {"an allocated page beyond the object", 32, 1 << 24, "lies beyond the object"},
-        {"an allocated count beyond the object", 33, -5, "allocated -5 pages"},
+        {"an allocated chain longer than the table", 33, 1 << 24, "allocated 16777216 pages"},
+        {"a negative allocated count", 33, -5, "allocated -5 pages"},
         {"a write_blocks page that is a hash page", 29, -2, "not an older-binding word"},
     }));
     CAPTURE(bad.what);
