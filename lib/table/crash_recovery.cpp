@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "shm/mapping.hpp"
+#include "table/growth.hpp"
 #include "table/hash_cells.hpp"
 #include "table/integrity.hpp"
 #include "table/new_table.hpp"
@@ -193,42 +194,50 @@ private:
     // it was: a page still free keeps its link in word 1, a written one has
     // it as its next page in word 2 (written before its magic), the last one
     // links to the head the allocation left.  Pages the mutation appended
-    // are dropped with the growth (zero_from): they link downwards, the
-    // first to the old head.  The record precedes the growth, so they may
-    // lie beyond the object: nothing of them is read.
+    // come first, from the highest down to the table's end, and are dropped
+    // with the growth (zero_from): the record precedes the growth, so they
+    // may lie beyond the object, and are skipped unread (a growth appends at
+    // most geometric_growth pages, which bounds a damaged record's first page).
     void give_back_allocated(const header &before)
     {
         std::int32_t count = record_.allocated_count;
         std::int64_t page = record_.allocated_first;
-        // Distinct pages: content pages of the table, and those appended up to the first.
+        // Appended pages, the first down to the table's end, come first.
         std::int64_t appended = std::max<std::int64_t>(0, page - before.total_pages + 1);
         if (count < 0 || count > before.total_pages + appended)
             damaged(fmt::format("it allocated {} pages from page {} in a table of {}", count, page,
                                 before.total_pages));
-        for (std::int32_t i = 0; i < count; ++i) {
+        if (appended > geometric_growth(before.total_pages, count))
+            damaged(fmt::format("page {} it allocated lies {} pages beyond the table's {}, more than it grows by",
+                                page, appended, before.total_pages));
+        if (count <= appended)
+            return;
+        std::int32_t i = 0;
+        if (appended > 0) {
+            i = static_cast<std::int32_t>(appended);
+            page = before.free_head;
+            if (page == 0)
+                damaged(fmt::format("the {} pages it allocated end after {}", count, i));
+        }
+        for (; i < count; ++i) {
             bool last = i + 1 == count;
+            if (!before.is_data_page(page))
+                damaged(fmt::format("page {} it allocated is not a content page", page));
+            std::int32_t magic = pages_.load(page, c_magic);
             std::int64_t link;
-            if (page >= before.total_pages) {
-                link = page > before.total_pages ? page - 1 : before.free_head;
-            } else {
-                if (!before.is_data_page(page))
-                    damaged(fmt::format("page {} it allocated is not a content page", page));
-                std::int32_t magic = pages_.load(page, c_magic);
-                if (magic == free_magic)
-                    link = pages_.load(page, free_next);
-                else if (magic == content_magic || magic == followup_magic)
-                    link = pages_.load(page, c_next_page);
-                else
-                    damaged(fmt::format("page {} it allocated has magic {:#010x}", page,
-                                        static_cast<std::uint32_t>(magic)));
-                if (last)
-                    link = record_.free_head_after;
-                if (link != 0 && !before.is_data_page(link))
-                    damaged(fmt::format("page {} it allocated links to page {}, not a free page", page, link));
-                // The link first: a page keeping a content magic keeps it in word 2 too.
-                pages_.store(page, free_next, static_cast<std::int32_t>(link));
-                pages_.store(page, free_magic_word, free_magic);
-            }
+            if (magic == free_magic)
+                link = pages_.load(page, free_next);
+            else if (magic == content_magic || magic == followup_magic)
+                link = pages_.load(page, c_next_page);
+            else
+                damaged(fmt::format("page {} it allocated has magic {:#010x}", page, static_cast<std::uint32_t>(magic)));
+            if (last)
+                link = record_.free_head_after;
+            if (link != 0 && !before.is_data_page(link))
+                damaged(fmt::format("page {} it allocated links to page {}, not a free page", page, link));
+            // The link first: a page keeping a content magic keeps it in word 2 too.
+            pages_.store(page, free_next, static_cast<std::int32_t>(link));
+            pages_.store(page, free_magic_word, free_magic);
             if (!last && link == 0)
                 damaged(fmt::format("the {} pages it allocated end after {}", count, i + 1));
             page = link;

@@ -3,6 +3,7 @@
 #include "table/table.hpp"
 
 #include "core/error.hpp"
+#include "table/growth.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -12,19 +13,12 @@ namespace netshm::core {
 
 using namespace layout;
 
-namespace {
-
-// Pages that may follow each other in the free list before growth tops it up.
-constexpr std::int64_t min_growth_pages = 16;
-
-} // namespace
-
 std::int64_t table::growth_for(const header &h, std::int64_t count) const
 {
     std::int64_t missing = count - h.free_count;
     if (h.total_pages + missing > INT32_MAX)
         throw error(errc::too_big, fmt::format("{}: the table would exceed 2^31-1 pages", object_->name()));
-    std::int64_t added = mimic_ocamlnet_ ? missing : std::max({missing, h.total_pages / 4, min_growth_pages});
+    std::int64_t added = mimic_ocamlnet_ ? missing : geometric_growth(h.total_pages, missing);
     return std::min(added, INT32_MAX - h.total_pages);
 }
 

@@ -436,6 +436,7 @@ TEST_CASE("mutex recovery: an intent record that makes no sense is corruption, r
         {"a freed chain longer than the table", 36, 1 << 20, "freed 1048576 pages"},
         {"an allocated chain longer than the table", 33, 1 << 24, "allocated 16777216 pages"},
         {"a negative allocated count", 33, -5, "allocated -5 pages"},
+        {"an allocated chain starting far beyond the table", 32, 1 << 30, "more than it grows by"},
         {"a write_blocks page that is a hash page", 29, -2, "not an older-binding word"},
     }));
     CAPTURE(bad.what);
