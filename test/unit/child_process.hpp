@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <fcntl.h>
 #include <poll.h>
 #include <string>
@@ -160,15 +161,26 @@ public:
     // exit normally with status 0 (killed by its alarm, crashed) fails the test.
     std::string finish()
     {
-        std::string report = detail::read_all(from_child_);
-        close_fd(from_child_);
         int status = 0;
-        REQUIRE(::waitpid(pid_, &status, 0) == pid_);
-        pid_ = -1;
+        std::string report = reap(status);
         INFO("child report: " << report);
         if (WIFSIGNALED(status))
             FAIL("the child was killed by signal " << WTERMSIG(status)
                                                    << (WTERMSIG(status) == SIGALRM ? " (its alarm: it hung)" : ""));
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) == 0);
+        return report;
+    }
+
+    // As finish(), but a child killed by its alarm is an answer: nothing
+    // (it hung, on a lock for instance).
+    std::optional<std::string> finish_unless_hung()
+    {
+        int status = 0;
+        std::string report = reap(status);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+            return std::nullopt;
+        INFO("child report: " << report);
         REQUIRE(WIFEXITED(status));
         REQUIRE(WEXITSTATUS(status) == 0);
         return report;
@@ -199,6 +211,16 @@ public:
     }
 
 private:
+    // The whole report, then the child's exit status.
+    std::string reap(int &status)
+    {
+        std::string report = detail::read_all(from_child_);
+        close_fd(from_child_);
+        REQUIRE(::waitpid(pid_, &status, 0) == pid_);
+        pid_ = -1;
+        return report;
+    }
+
     static void close_fd(int &fd) noexcept
     {
         if (fd >= 0)

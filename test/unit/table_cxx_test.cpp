@@ -1,5 +1,6 @@
 // The C++ table wrapper (cxx/include/netshm.hpp): every method with exact
 // results, callables that modify or throw, and proof that no lock survives.
+#include "child_process.hpp"
 #include "netshm_test_helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -7,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <fcntl.h>
@@ -17,7 +17,6 @@
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <sys/wait.h>
 #include <type_traits>
 #include <unistd.h>
 #include <utility>
@@ -91,65 +90,12 @@ std::optional<E> thrown(F &&f)
     return std::nullopt;
 }
 
-// Runs `body` (returning a std::string) in a forked child that is killed
-// after `seconds`, and returns what it returned, or nothing if it was killed
-// (hung on a lock).  `body` uses no Catch2 assertion: it reports what it saw.
-template <class Body>
-std::optional<std::string> in_child(unsigned seconds, Body body)
-{
-    int pipe_fds[2];
-    REQUIRE(::pipe(pipe_fds) == 0);
-    std::fflush(nullptr);
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(pipe_fds[0]);
-        std::signal(SIGALRM, SIG_DFL);
-        sigset_t alarm_only;
-        sigemptyset(&alarm_only);
-        sigaddset(&alarm_only, SIGALRM);
-        sigprocmask(SIG_UNBLOCK, &alarm_only, nullptr);
-        ::alarm(seconds);
-        std::string report;
-        try {
-            report = body();
-        } catch (const std::exception &e) {
-            report = std::string("exception: ") + e.what();
-        }
-        for (std::size_t done = 0; done < report.size();) {
-            ssize_t n = ::write(pipe_fds[1], report.data() + done, report.size() - done);
-            if (n <= 0)
-                ::_exit(1);
-            done += static_cast<std::size_t>(n);
-        }
-        ::_exit(0);
-    }
-    ::close(pipe_fds[1]);
-    std::string report;
-    char buffer[256];
-    for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
-        if (n > 0)
-            report.append(buffer, static_cast<std::size_t>(n));
-        else if (errno != EINTR)
-            break;
-    }
-    ::close(pipe_fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-        return std::nullopt;
-    INFO("the child reported: " << report);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-    return report;
-}
-
 // "ok" when another process can open the object, manage it with record
 // locking, read every binding and write: write-lock every binding of every
 // key, add and remove a key.  Nothing when it hangs on a lock for `seconds`.
 std::optional<std::string> other_process_writes(const std::string &name, unsigned seconds = 10)
 {
-    return in_child(seconds, [&]() -> std::string {
+    return netshm_test::child(seconds, [&]() -> std::string {
         auto descr = netshm::descriptor::open(netshm::shm_type::posix, name, O_RDWR);
         auto t = netshm::table::manage(descr, netshm::locking::record);
         std::vector<int32_t> keys;
@@ -161,7 +107,7 @@ std::optional<std::string> other_process_writes(const std::string &name, unsigne
         t.add(-424242, std::vector<int32_t>{1, 2, 3});
         t.remove(-424242);
         return bindings == t.length() ? "ok" : "length differs from iter";
-    });
+    }).finish_unless_hung();
 }
 
 // The pages on which this process holds a record lock, seen by another
@@ -169,7 +115,7 @@ std::optional<std::string> other_process_writes(const std::string &name, unsigne
 std::vector<std::size_t> pages_locked_by_us(const std::string &name, const netshm::memory_view &memory)
 {
     const std::string path = netshm_test::scratch_names::path_of(NETSHM_TYPE_POSIX, name);
-    auto report = in_child(10, [&]() -> std::string {
+    auto report = netshm_test::child(10, [&]() -> std::string {
         int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
         if (fd < 0)
             return "cannot open " + path;
@@ -186,7 +132,7 @@ std::vector<std::size_t> pages_locked_by_us(const std::string &name, const netsh
                 locked += std::to_string(page) + " ";
         }
         return locked;
-    });
+    }).finish_unless_hung();
     REQUIRE(report);
     std::vector<std::size_t> pages;
     std::size_t pos = 0;
