@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <netshm.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -133,16 +134,13 @@ std::string holder_operations(int r, netshm_table *table, model_t *model)
 }
 
 struct readback {
-    model_t bindings;  // oldest first, as the model
+    model_t bindings;  // newest first, as iter gives them
     int failures = 0;
 };
 
 int collect(int32_t key, const int32_t *value, size_t len, void *ctx)
 {
-    auto &stacks = static_cast<readback *>(ctx)->bindings;
-    // iter gives a key's bindings newest first.
-    auto &stack = stacks[key];
-    stack.insert(stack.begin(), value_t(value, value + len));
+    static_cast<readback *>(ctx)->bindings[key].emplace_back(value, value + len);
     return 0;
 }
 
@@ -152,6 +150,8 @@ void check_table(netshm_table *table, const model_t &model)
 {
     readback seen;
     REQUIRE_NETSHM_OK(netshm_iter(table, collect, &seen));
+    for (auto &[key, stack] : seen.bindings)
+        std::reverse(stack.begin(), stack.end());  // oldest first, as the model
     CHECK(seen.bindings == model);
     size_t expected_length = 0;
     for (const auto &[key, stack] : model) {
