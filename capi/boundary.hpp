@@ -2,7 +2,7 @@
 // code plus the thread's last-error text, and lets nothing unwind into C.
 #pragma once
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 #include "last_error.hpp"
 #include "netshm.h"
 

@@ -2,7 +2,7 @@
 #include "last_error.hpp"
 #include "netshm.h"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <charconv>
 #include <cstring>

@@ -1,10 +1,8 @@
 // The C ABI of tables.
 #include "boundary.hpp"
-#include "core/store_hook.hpp"
 #include "handles.hpp"
 #include "netshm.h"
 #include "table/answers.hpp"
-#include "testing.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -61,24 +59,6 @@ int netshm_table_close(netshm_table *table)
         delete table;
     });
 }
-
-int netshm_testing_mimic_ocamlnet(netshm_table *table)
-{
-    return guarded([&] { live(table, "netshm_testing_mimic_ocamlnet").mimic_ocamlnet(); });
-}
-
-#ifdef NETSHM_TESTING_HOOKS
-long long netshm_testing_shared_stores(void) { return core::testing::shared_stores(); }
-
-int netshm_testing_kill_before_store(long long n)
-{
-    return guarded([&] {
-        if (n < 0)
-            core::throw_invalid(fmt::format("netshm_testing_kill_before_store: n is {}", n));
-        core::testing::kill_before_store(n);
-    });
-}
-#endif
 
 int netshm_group(netshm_table *table, int (*fn)(netshm_table *, void *), void *ctx)
 {

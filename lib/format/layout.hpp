@@ -7,6 +7,8 @@
 namespace netshm::core::layout {
 
 constexpr std::int32_t word(std::uint32_t bits) { return static_cast<std::int32_t>(bits); }
+// A word's bits, for printing magic numbers in hex.
+constexpr std::uint32_t bits(std::int32_t word) { return static_cast<std::uint32_t>(word); }
 
 constexpr unsigned min_pagesize = 160;
 constexpr unsigned default_pagesize = 256;

@@ -1,7 +1,7 @@
 #include "lock/lock_area.hpp"
 
-#include "core/error.hpp"
-#include "core/store_hook.hpp"
+#include "util/error.hpp"
+#include "util/shared_words.hpp"
 
 #include <array>
 #include <cerrno>
@@ -46,8 +46,6 @@ intent from_words(intent_op op, const intent_words &w)
                   w[18]};
 }
 
-std::uint32_t *as_unsigned(std::int32_t *w) noexcept { return reinterpret_cast<std::uint32_t *>(w); }
-
 std::size_t system_page_size()
 {
     long size = ::sysconf(_SC_PAGESIZE);
@@ -80,7 +78,7 @@ pthread_mutex_t *lock_area::mutex() const noexcept
 
 void lock_area::initialise()
 {
-    __atomic_store_n(word(la_magic), 0, __ATOMIC_RELAXED);
+    shared::set_up(word(la_magic), 0);
     pthread_mutexattr_t attributes;
     if (int rc = ::pthread_mutexattr_init(&attributes); rc != 0)
         throw_system(rc, "pthread_mutexattr_init for the lock area of", name_);
@@ -95,16 +93,16 @@ void lock_area::initialise()
     ::pthread_mutexattr_destroy(&attributes);
     if (rc != 0)
         throw_system(rc, "pthread_mutex_init in the lock area of", name_);
-    __atomic_store_n(word(la_sequence), 0, __ATOMIC_RELAXED);
-    __atomic_store_n(word(la_state), lock_area_consistent, __ATOMIC_RELAXED);
+    shared::set_up(word(la_sequence), 0);
+    shared::set_up(word(la_state), lock_area_consistent);
     for (int w = la_intent_op; w < la_end; ++w)
-        __atomic_store_n(word(w), 0, __ATOMIC_RELAXED);
-    __atomic_store_n(word(la_magic), lock_area_magic, __ATOMIC_RELEASE);
+        shared::set_up(word(w), 0);
+    shared::set_up_last(word(la_magic), lock_area_magic);
 }
 
 bool lock_area::is_initialised() const noexcept
 {
-    return __atomic_load_n(word(la_magic), __ATOMIC_ACQUIRE) == lock_area_magic;
+    return shared::load_acquire(word(la_magic)) == lock_area_magic;
 }
 
 bool lock_area::lock()
@@ -137,12 +135,9 @@ void lock_area::unlock()
 
 void lock_area::begin_write() noexcept
 {
-    std::uint32_t *sequence = as_unsigned(word(la_sequence));
-    std::uint32_t current = __atomic_load_n(sequence, __ATOMIC_RELAXED);
-    if (stable(current)) {
-        testing::before_shared_store();
-        __atomic_store_n(sequence, current + 1, __ATOMIC_RELAXED);
-    }
+    std::uint32_t current = sequence();
+    if (stable(current))
+        shared::store(word(la_sequence), sequence_word(current + 1));
     // The odd value is ordered before every store of the write: a reader that
     // sees one of those stores, then fences, sees the counter changed.
     // (ThreadSanitizer does not model fences, and warns so at compile time;
@@ -152,65 +147,57 @@ void lock_area::begin_write() noexcept
 
 void lock_area::end_write() noexcept
 {
-    std::uint32_t *sequence = as_unsigned(word(la_sequence));
-    std::uint32_t current = __atomic_load_n(sequence, __ATOMIC_RELAXED);
-    if (!stable(current)) {
-        testing::before_shared_store();
-        __atomic_store_n(sequence, current + 1, __ATOMIC_RELEASE);
-    }
+    std::uint32_t current = sequence();
+    if (!stable(current))
+        shared::publish(word(la_sequence), sequence_word(current + 1));
 }
 
 std::uint32_t lock_area::read_begin() const noexcept
 {
-    return __atomic_load_n(as_unsigned(word(la_sequence)), __ATOMIC_ACQUIRE);
+    return static_cast<std::uint32_t>(shared::load_acquire(word(la_sequence)));
 }
 
 bool lock_area::read_validate(std::uint32_t begun) const noexcept
 {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    return __atomic_load_n(as_unsigned(word(la_sequence)), __ATOMIC_RELAXED) == begun;
+    return sequence() == begun;
 }
 
 bool lock_area::is_corrupt() const noexcept
 {
-    return __atomic_load_n(word(la_state), __ATOMIC_ACQUIRE) != lock_area_consistent;
+    return shared::load_acquire(word(la_state)) != lock_area_consistent;
 }
 
 void lock_area::set_corrupt(bool corrupt) noexcept
 {
-    testing::before_shared_store();
-    __atomic_store_n(word(la_state), corrupt ? lock_area_corrupt : lock_area_consistent, __ATOMIC_RELEASE);
+    shared::publish(word(la_state), corrupt ? lock_area_corrupt : lock_area_consistent);
 }
 
 void lock_area::write_intent(const intent &record) noexcept
 {
     const intent_words fields = to_words(record);
-    testing::before_shared_store();
-    for (int i = 0; i < intent_field_words; ++i)
-        __atomic_store_n(word(la_intent_key + i), fields[static_cast<std::size_t>(i)], __ATOMIC_RELAXED);
-    __atomic_store_n(word(la_intent_op), static_cast<std::int32_t>(record.op), __ATOMIC_RELEASE);
+    shared::publish_record(word(la_intent_key), fields.data(), fields.size(), word(la_intent_op),
+                           static_cast<std::int32_t>(record.op));
 }
 
 void lock_area::clear_intent() noexcept
 {
-    testing::before_shared_store();
-    __atomic_store_n(word(la_intent_op), static_cast<std::int32_t>(intent_op::none), __ATOMIC_RELEASE);
+    shared::publish(word(la_intent_op), static_cast<std::int32_t>(intent_op::none));
 }
 
 bool lock_area::in_flight() const noexcept
 {
-    return __atomic_load_n(word(la_intent_op), __ATOMIC_ACQUIRE) != static_cast<std::int32_t>(intent_op::none);
+    return shared::load_acquire(word(la_intent_op)) != static_cast<std::int32_t>(intent_op::none);
 }
 
 intent lock_area::read_intent() const
 {
-    const std::int32_t op = __atomic_load_n(word(la_intent_op), __ATOMIC_ACQUIRE);
+    const std::int32_t op = shared::load_acquire(word(la_intent_op));
     if (op < 0 || op > intent_op_last)
         throw error(errc::corrupt, fmt::format("lock area of {}: the intent record names unknown operation {}",
                                                name_, op));
     intent_words fields;
-    for (int i = 0; i < intent_field_words; ++i)
-        fields[static_cast<std::size_t>(i)] = __atomic_load_n(word(la_intent_key + i), __ATOMIC_RELAXED);
+    shared::copy_out(fields.data(), word(la_intent_key), fields.size());
     return from_words(static_cast<intent_op>(op), fields);
 }
 

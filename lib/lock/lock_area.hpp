@@ -7,12 +7,13 @@
 // thread's robust list by address, and the kernel walks that list when the
 // thread dies (so unlock before destroying it: once the page is unmapped, a
 // dying holder leaves the mutex locked for good).  Every shared word is
-// accessed with __atomic builtins, so readers racing a writer are free of
-// data races; every value read back is untrusted.
+// accessed through util/shared_words.hpp, so readers racing a writer are free
+// of data races; every value read back is untrusted.
 #pragma once
 
 #include "format/lock_area_layout.hpp"
 #include "shm/mapping.hpp"
+#include "util/shared_words.hpp"
 
 #include <cstdint>
 #include <pthread.h>
@@ -101,6 +102,9 @@ public:
 
 private:
     std::int32_t *word(int index) const noexcept { return page_.words() + index; }
+    // The sequence counter is an unsigned word: it wraps around.
+    std::uint32_t sequence() const noexcept { return static_cast<std::uint32_t>(shared::load(word(layout::la_sequence))); }
+    static std::int32_t sequence_word(std::uint32_t value) noexcept { return static_cast<std::int32_t>(value); }
     pthread_mutex_t *mutex() const noexcept;
 
     std::string name_;

@@ -1,6 +1,6 @@
 #include "lock/page_locks.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <exception>
 

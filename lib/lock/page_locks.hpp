@@ -8,7 +8,7 @@
 // and a write lock makes the sequence counter odd until the last hold goes.
 #pragma once
 
-#include "lock/lock_state.hpp"
+#include "shm/lock_state.hpp"
 #include "lock/writer_mutex.hpp"
 
 #include <atomic>

@@ -1,6 +1,6 @@
 #include "lock/presence.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <fmt/format.h>
 #include <mutex>

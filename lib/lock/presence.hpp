@@ -5,7 +5,7 @@
 // process's locks, so a crash never leaves an object refused.
 #pragma once
 
-#include "lock/lock_state.hpp"
+#include "shm/lock_state.hpp"
 #include "util/function_ref.hpp"
 
 #include <sys/types.h>

@@ -1,6 +1,6 @@
 #include "lock/writer_mutex.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <fmt/format.h>
 

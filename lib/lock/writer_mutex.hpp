@@ -9,7 +9,7 @@
 #pragma once
 
 #include "lock/lock_area.hpp"
-#include "lock/lock_state.hpp"
+#include "shm/lock_state.hpp"
 #include "util/function_ref.hpp"
 
 #include <cstdint>

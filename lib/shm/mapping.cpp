@@ -1,6 +1,6 @@
 #include "shm/mapping.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <cerrno>
 #include <string>

@@ -1,6 +1,6 @@
 #include "shm/random_name.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 
 #include <cerrno>
 #include <sys/random.h>

@@ -1,6 +1,6 @@
 #include "shm/shm_object.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 #include "shm/random_name.hpp"
 
 #include <cerrno>

@@ -3,7 +3,7 @@
 // lock_state of the file its record locks live on.
 #pragma once
 
-#include "lock/lock_state.hpp"
+#include "shm/lock_state.hpp"
 
 #include <cstdint>
 #include <memory>

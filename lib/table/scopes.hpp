@@ -1,7 +1,7 @@
 // Scopes every table operation runs in (internal to lib/table).
 #pragma once
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 #include "table/table.hpp"
 
 #include <fmt/format.h>

@@ -4,22 +4,24 @@
 // validated, then used, and a violation throws errc::corrupt naming the page.
 #pragma once
 
-#include "core/store_hook.hpp"
+#include "format/cells.hpp"
 #include "format/layout.hpp"
 #include "lock/page_locks.hpp"
 #include "lock/presence.hpp"
 #include "shm/mapping.hpp"
 #include "shm/shm_object.hpp"
-#include "table/header.hpp"
-#include "table/integrity.hpp"
-#include "table/page_list.hpp"
+#include "format/descriptor.hpp"
+#include "image/integrity.hpp"
+#include "util/page_list.hpp"
 #include "util/function_ref.hpp"
+#include "util/shared_words.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace netshm::core {
@@ -36,8 +38,11 @@ public:
     table(const table &) = delete;
     table &operator=(const table &) = delete;
 
-    // Grow and replace exactly as OCamlnet does (tests compare files byte for byte).
+#ifdef NETSHM_TESTING_HOOKS
+    // Grow and replace exactly as OCamlnet does (tests compare files byte for
+    // byte); only in the tests' build of the engine (util/store_hook.hpp).
     void mimic_ocamlnet() noexcept { mimic_ocamlnet_ = true; }
+#endif
 
     void add(std::int32_t key, std::span<const std::int32_t> value);
     void replace(std::int32_t key, std::span<const std::int32_t> value);
@@ -103,6 +108,8 @@ private:
     void undo_failed_mutation(lock_area &area) noexcept;
 
     // storage
+    // Throws errc::corrupt: "<object name>: <message>".
+    [[noreturn]] void corrupt(std::string_view message) const;
     void check_writable(const char *what) const;
     // The validated header, valid until the next refresh(); mutations copy it.
     const header &refresh();
@@ -142,7 +149,11 @@ private:
         bool found;
         std::int32_t ptr;  // as read while probing
     };
-    cell_ref cell_at(const header &h, std::int64_t index) const noexcept;
+    static cell_ref cell_at(const header &h, std::int64_t index) noexcept
+    {
+        cell_place place = locate_cell(h, index);
+        return {place.page, place.word, false, 0};
+    }
     cell_ref probe(const header &h, std::int32_t key, bool spare) const;
     // Starts loading the cell a probe for key visits first, as the header
     // last validated places it: its miss overlaps the work before the probe
@@ -181,7 +192,7 @@ private:
     void add_locked(header &h, std::int32_t key, std::span<const std::int32_t> value);
     void remove_locked(header &h, std::int32_t key);
 
-    // intent records (mutex locking, lib/table/intents.cpp)
+    // intent records (mutex locking, lib/table/write.cpp)
     // Runs `stores`, the stores of one mutation, under the intent record
     // make_record() returns: recorded before the first store and cleared
     // after the last with mutex locking (doc/locking.md, "Writers"), undone
@@ -200,27 +211,13 @@ private:
 
     // word access
     std::int32_t *page_words(std::int32_t page) const { return base_ + static_cast<std::int64_t>(page) * words_per_page_; }
-    std::int32_t load(std::int32_t page, int word) const
-    {
-        return __atomic_load_n(page_words(page) + word, __ATOMIC_RELAXED);
-    }
-    void store(std::int32_t page, int word, std::int32_t value)
-    {
-        testing::before_shared_store();
-        __atomic_store_n(page_words(page) + word, value, __ATOMIC_RELAXED);
-    }
+    std::int32_t load(std::int32_t page, int word) const { return shared::load(page_words(page) + word); }
+    void store(std::int32_t page, int word, std::int32_t value) { shared::store(page_words(page) + word, value); }
     // A store that makes what was stored before it part of the table: a
     // process killed after it has stored all of that (program order).
-    void publish(std::int32_t page, int word, std::int32_t value)
-    {
-        testing::before_shared_store();
-        __atomic_store_n(page_words(page) + word, value, __ATOMIC_RELEASE);
-    }
+    void publish(std::int32_t page, int word, std::int32_t value) { shared::publish(page_words(page) + word, value); }
     void check_content_page(const header &h, std::int32_t page, const char *what,
                             std::int32_t referrer) const;
-    // Zeroes `count` words, one atomic store each: with mutex locking,
-    // optimistic readers may be reading them.
-    static void zero_words(std::int32_t *words, std::size_t count) noexcept;
     // Copies `count` words of a value into shared memory; one atomic store a
     // word with mutex locking.
     void store_words(std::int32_t *target, const std::int32_t *source, std::size_t count) noexcept;
@@ -246,7 +243,6 @@ private:
     bool writable_;
     int words_per_page_;
     int cells_per_page_;
-    fast_divisor cells_per_page_divisor_;
     std::int32_t descriptor_page_ = 1;
     page_locks locks_;
     mapping mapping_;
@@ -261,7 +257,11 @@ private:
     header validated_{};
     bool header_validated_ = false;
     std::uint64_t generation_;
+#ifdef NETSHM_TESTING_HOOKS
     bool mimic_ocamlnet_ = false;
+#else
+    static constexpr bool mimic_ocamlnet_ = false;
+#endif
     // An optimistic reader's copy, handed to the caller once validated.
     std::vector<std::int32_t> read_copy_;
     // This process's presence with its locking method, for the handle's life.

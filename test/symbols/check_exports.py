@@ -3,7 +3,9 @@
 The functions declared with NETSHM_API in netshm.h, those listed in the
 version script and the function symbols `nm -D --defined-only` shows must be
 the same set; besides them only the version script's nodes (NETSHM_x.y) may
-be defined.
+be defined.  And the test-only hooks (capi/testing.h, the engine's crash
+point and OCamlnet mimicry) are not in the library at all, not even as local
+symbols.
 
 Usage: check_exports.py NM HEADER VERSION_SCRIPT LIBRARY
 """
@@ -67,6 +69,16 @@ def exported_symbols(nm, library):
     return functions, versions, others
 
 
+# Names only the tests' build of the library (netshm_static) may contain.
+TEST_HOOKS = re.compile(r"netshm_testing_|mimic_ocamlnet|count_shared_store|kill_before_store|shared_stores")
+
+
+def test_hooks(nm, library):
+    """Every symbol of the library's whole table that belongs to a test hook."""
+    output = subprocess.run([nm, "-C", library], check=True, capture_output=True, text=True).stdout
+    return sorted({line.split(None, 2)[-1] for line in output.splitlines() if TEST_HOOKS.search(line)})
+
+
 def compare(label_a, a, label_b, b):
     problems = []
     for name in sorted(a - b):
@@ -99,6 +111,7 @@ def main():
         problems.append("netshm.h declares no NETSHM_API function")
     problems += [f"{name}: exported without the netshm_ prefix"
                  for name in sorted(exported) if not name.startswith("netshm_")]
+    problems += [f"{symbol}: test-only code in the shipped library" for symbol in test_hooks(nm, library)]
 
     for problem in problems:
         print(problem)

@@ -1,8 +1,8 @@
-// The engine's probe_reach (lib/table/probe_reach.hpp) against probing one
+// The engine's probe_reach (lib/image/probe_reach.hpp) against probing one
 // attempt at a time, as DESIGN §5 states it, on random hash tables: small
 // ones, nearly full ones, none free, keys that collide and keys whose probe
 // sums wrap around int32 in the middle of the linear part.
-#include "table/probe_reach.hpp"
+#include "image/probe_reach.hpp"
 
 #include <catch2/catch.hpp>
 

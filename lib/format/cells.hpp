@@ -1,0 +1,90 @@
+// The cells of a hash table (doc/format.md, "Hash table"): where a cell lies,
+// which cells probing for a key visits, the cells in index order, and the
+// passes of a resize over them that a recovery repeats (doc/locking.md,
+// "Recovery when a writer dies").  The one home of this arithmetic.
+#pragma once
+
+#include "format/descriptor.hpp"
+#include "format/layout.hpp"
+#include "util/shared_words.hpp"
+
+#include <cstdint>
+
+namespace netshm::core {
+
+// Where a cell lies: its hash page and the cell's first word in that page.
+struct cell_place {
+    std::int32_t page;
+    int word;
+};
+
+// Cell `index` of the hash table of `h` (0 <= index < h.hash_size, which the
+// extents hold: read_structure checked it).  Each extent is at least as
+// large as all before it together, so most cells lie in the last ones.
+inline cell_place locate_cell(const header &h, std::int64_t index) noexcept
+{
+    int extent = h.extent_count - 1;
+    while (extent > 0 && index < h.extent_first_cell[static_cast<std::size_t>(extent)])
+        --extent;
+    auto cell = static_cast<std::uint32_t>(index - h.extent_first_cell[static_cast<std::size_t>(extent)]);
+    std::uint32_t page = h.cells_per_page_divisor.quotient(cell);
+    std::uint32_t cell_in_page = cell - page * static_cast<std::uint32_t>(h.cells_per_page);
+    return {h.extents[static_cast<std::size_t>(extent)].first_page + static_cast<std::int32_t>(page),
+            static_cast<int>(layout::hash_page_header + layout::cell_words * cell_in_page)};
+}
+
+// The index of the cell at `place`, a cell of one of the extents of `h`.
+inline std::int64_t cell_index(const header &h, cell_place place) noexcept
+{
+    std::int64_t in_page = (place.word - layout::hash_page_header) / layout::cell_words;
+    for (int i = 0; i < h.extent_count; ++i) {
+        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
+        if (place.page >= extent.first_page && place.page < extent.first_page + extent.pages)
+            return h.extent_first_cell[static_cast<std::size_t>(i)] +
+                   static_cast<std::int64_t>(place.page - extent.first_page) * h.cells_per_page + in_page;
+    }
+    return -1;
+}
+
+// Probing for `key`, attempt `attempt` visits cell (key + offset) mod S,
+// the sum computed in 32 bits as OCamlnet does, the remainder non-negative.
+inline std::int32_t probe_sum(std::int32_t key, std::int64_t attempt) noexcept
+{
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(key) +
+                                     static_cast<std::uint32_t>(layout::probe_offset(attempt)));
+}
+inline std::int64_t cell_of_sum(std::int32_t sum, std::int64_t hash_size) noexcept
+{
+    std::int64_t index = sum % hash_size;
+    return index < 0 ? index + hash_size : index;
+}
+// The same for the table of `h`, by a multiply instead of a divide.
+inline std::int64_t probe_index(const header &h, std::int32_t key, std::int64_t attempt) noexcept
+{
+    std::int32_t sum = probe_sum(key, attempt);
+    auto magnitude = static_cast<std::uint32_t>(sum);
+    if (sum < 0)
+        magnitude = 0u - magnitude;
+    std::uint32_t remainder = h.hash_divisor.remainder(magnitude);
+    return sum < 0 && remainder != 0 ? h.hash_size - remainder : remainder;
+}
+
+// Calls fn(page, first word) for every cell of the hash table of `h`, in index order.
+template <class Fn>
+void for_each_cell(const header &h, Fn fn)
+{
+    for (int i = 0; i < h.extent_count; ++i) {
+        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
+        for (std::int32_t page = extent.first_page; page < extent.first_page + extent.pages; ++page)
+            for (int cell = 0; cell < h.cells_per_page; ++cell)
+                fn(page, static_cast<int>(layout::hash_page_header + layout::cell_words * cell));
+    }
+}
+
+// A resize's second pass: every cell's spare words copied over its primary
+// words.  Repeating it is harmless while the spares are intact.
+void copy_spares(const shared::pages &pages, const header &h);
+// Its third pass (and the undoing of its first): every spare word zeroed.
+void clear_spares(const shared::pages &pages, const header &h);
+
+} // namespace netshm::core

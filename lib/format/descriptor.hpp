@@ -1,0 +1,114 @@
+// The descriptor page: its words, the header they make once validated, and
+// the one set of rules a descriptor page must satisfy.  Opening a table
+// (table::refresh, page-size detection) and the integrity check (image/)
+// both validate through read_structure and read_counters, so they cannot
+// disagree about a descriptor.
+#pragma once
+
+#include "format/layout.hpp"
+#include "format/problem_kind.hpp"
+#include "util/fast_divisor.hpp"
+#include "util/function_ref.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace netshm::core {
+
+struct hash_extent {
+    std::int32_t first_page;
+    std::int32_t pages;
+};
+
+struct header {
+    std::int32_t descriptor_page;
+    std::int64_t total_pages;
+    std::int64_t hash_size;
+    std::int64_t claimed_cells;
+    std::int64_t bindings;
+    std::int32_t free_head;
+    std::int64_t free_count;
+    std::array<hash_extent, layout::max_extents> extents;
+    int extent_count;
+    // Derived by index_hash() (cells.hpp's arithmetic needs them): cells per
+    // hash page, the index of each extent's first cell, and the cells per
+    // page and hash_size as divisors.
+    int cells_per_page;
+    fast_divisor cells_per_page_divisor;
+    std::array<std::int32_t, layout::max_extents> extent_first_cell;
+    fast_divisor hash_divisor;
+
+    void index_hash(int cells_in_page) noexcept
+    {
+        cells_per_page = cells_in_page;
+        cells_per_page_divisor = fast_divisor(static_cast<std::uint32_t>(cells_in_page));
+        std::int64_t cells = 0;
+        for (int i = 0; i < extent_count; ++i) {
+            extent_first_cell[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(cells);
+            cells += static_cast<std::int64_t>(extents[static_cast<std::size_t>(i)].pages) * cells_in_page;
+        }
+        hash_divisor = fast_divisor(static_cast<std::uint32_t>(hash_size));
+    }
+    bool is_hash_page(std::int64_t page) const noexcept
+    {
+        for (int i = 0; i < extent_count; ++i)
+            if (page >= extents[static_cast<std::size_t>(i)].first_page &&
+                page < extents[static_cast<std::size_t>(i)].first_page + extents[static_cast<std::size_t>(i)].pages)
+                return true;
+        return false;
+    }
+    // A page that may hold content or be free: inside the table, not the
+    // master, the descriptor or a hash page.
+    bool is_data_page(std::int64_t page) const noexcept
+    {
+        return page >= 1 && page < total_pages && page != descriptor_page && !is_hash_page(page);
+    }
+};
+
+// The words of a descriptor page a header is made of.
+using descriptor_words = std::array<std::int32_t, layout::descriptor_words_used>;
+
+// Loads each word of the descriptor page at `words` once.
+void load_descriptor(const std::int32_t *words, descriptor_words &out) noexcept;
+
+// How the descriptor page at `words` differs from the words `validated`: not at
+// all, in the counters only (every modification changes them), or in its
+// structure (the magic, the total page count, the hash table size, the extents).
+enum class descriptor_change { none, counters, structure };
+descriptor_change compare_descriptor(const std::int32_t *words, const descriptor_words &validated) noexcept;
+
+// Called with each rule a descriptor page breaks: its kind and a message
+// naming the page ("page 1: ...").  Messages are made only for broken rules.
+using descriptor_faults = function_ref<void(problem_kind, std::string)>;
+
+// The structure of descriptor page `d` into `out`: its magic, the total page
+// count (within `pages_available`, the object's size in pages), the hash
+// table size and the extents (in use from the first, inside the table, not
+// covering the descriptor page or each other, holding hash_size cells).
+// Reports every broken rule it can tell apart; false if any: the counters and
+// every page the header would lead to are then unusable.
+bool read_structure(const descriptor_words &words, std::int32_t d, std::int64_t pages_available,
+                    int cells_per_page, header &out, descriptor_faults report);
+
+// The counters into `out`, whose structure read_structure has filled:
+// claimed cells within 0..hash_size, bindings within 0..total-2 (each has a
+// page of its own), free pages within 0..total-1, a free list head that is 0
+// or a data page, and empty exactly when the count is 0.  Reports every
+// broken rule; returns which counters are unusable (bits of counter_fault).
+enum counter_fault : unsigned {
+    claimed_cells_fault = 1u << 0,
+    bindings_fault = 1u << 1,
+    free_count_fault = 1u << 2,
+    free_head_fault = 1u << 3,
+};
+unsigned read_counters(const descriptor_words &words, header &out, descriptor_faults report);
+
+// For opening a table: an empty string, or the first broken rule of
+// read_structure and read_counters (validate_header), or of read_counters
+// alone for a header whose structure was validated (validate_counters).
+std::string validate_header(const descriptor_words &words, std::int32_t d, std::int64_t pages_available,
+                            int cells_per_page, header &out);
+std::string validate_counters(const descriptor_words &words, header &out);
+
+} // namespace netshm::core

@@ -1,0 +1,84 @@
+#include "image/detect_pagesize.hpp"
+
+#include "util/error.hpp"
+#include "format/layout.hpp"
+#include "format/descriptor.hpp"
+
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+// Empty if a table of this page size has a valid descriptor page d, else why not.
+std::string check_pagesize(const std::int32_t *words, std::uint64_t size, std::int32_t d,
+                           unsigned pagesize)
+{
+    int words_per_page = static_cast<int>(pagesize / 4);
+    std::uint64_t descriptor_end = static_cast<std::uint64_t>(d) * pagesize + descriptor_words_used * 4;
+    if (descriptor_end > size)
+        return fmt::format("descriptor page {} lies past the end of the object ({} bytes)", d, size);
+    descriptor_words descriptor;
+    load_descriptor(words + static_cast<std::int64_t>(d) * words_per_page, descriptor);
+    header h;
+    return validate_header(descriptor, d, static_cast<std::int64_t>(size / pagesize), cells_per_page(words_per_page), h);
+}
+
+} // namespace
+
+unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned requested,
+                         const std::string &name)
+{
+    if (size < master_words_used * 4)
+        throw error(errc::corrupt, fmt::format("{}: {} bytes is too small for a table", name, size));
+    for (int i = 0; i < 4; ++i)
+        if (words[i] != file_magic[i])
+            throw error(errc::corrupt, fmt::format("{}: page 0: bad file magic", name));
+    std::int32_t d = words[master_descriptor_page];
+    if (d < 1)
+        throw error(errc::corrupt, fmt::format("{}: page 0: bad descriptor page number {}", name, d));
+
+    std::uint64_t descriptor_bytes = descriptor_words_used * 4;
+    if (size < static_cast<std::uint64_t>(d) * min_pagesize + descriptor_bytes)
+        throw error(errc::corrupt, fmt::format("{}: {} bytes is too small for a table with its descriptor at "
+                                               "page {}",
+                                               name, size, d));
+    std::string problem;
+    if (requested != 0) {
+        problem = check_pagesize(words, size, d, requested);
+        if (problem.empty())
+            return requested;
+    }
+    std::uint64_t largest = (size - descriptor_bytes) / static_cast<std::uint64_t>(d);
+    if (largest > max_pagesize)
+        largest = max_pagesize;
+    unsigned found = 0;
+    for (unsigned pagesize = min_pagesize; pagesize <= largest; pagesize += 4) {
+        // The magic first: most candidates fail there, before any message is made.
+        std::uint64_t descriptor_word = static_cast<std::uint64_t>(d) * (pagesize / 4);
+        if (pagesize == requested || words[descriptor_word] != descriptor_magic ||
+            !check_pagesize(words, size, d, pagesize).empty())
+            continue;
+        if (requested != 0)
+            throw error(errc::invalid, fmt::format("{}: the table has page size {}, not {}", name,
+                                                   pagesize, requested));
+        // OCamlnet's re-initialisation with a larger page size leaves the old
+        // descriptor in place: refuse to guess which table is the live one.
+        if (found != 0)
+            throw error(errc::invalid, fmt::format("{}: a valid descriptor page exists for page sizes {} and "
+                                                   "{} (a re-initialised table?): give the page size",
+                                                   name, found, pagesize));
+        found = pagesize;
+    }
+    if (found != 0)
+        return found;
+    if (requested != 0)
+        throw error(errc::corrupt, fmt::format("{}: {}", name, problem));
+    throw error(errc::corrupt, fmt::format("{}: no page size from {} to {} bytes gives a valid "
+                                           "descriptor page (not a netshm table?)",
+                                           name, min_pagesize, largest));
+}
+
+} // namespace netshm::core

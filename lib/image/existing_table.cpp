@@ -1,0 +1,31 @@
+#include "image/existing_table.hpp"
+
+#include "util/error.hpp"
+#include "format/layout.hpp"
+#include "shm/mapping.hpp"
+#include "image/detect_pagesize.hpp"
+
+namespace netshm::core {
+
+unsigned detect_table(const shm_object &object, unsigned requested, std::int32_t &descriptor_page)
+{
+    std::uint64_t size = object.size();
+    mapping whole(object.fd(), size, false, object.name());
+    unsigned found = detect_pagesize(whole.words(), size, requested, object.name());
+    descriptor_page = whole.words()[layout::master_descriptor_page];
+    return found;
+}
+
+unsigned pagesize_or_default(const shm_object &object, std::uint64_t size)
+{
+    try {
+        mapping whole(object.fd(), size, false, object.name());
+        return detect_pagesize(whole.words(), size, 0, object.name());
+    } catch (const error &e) {
+        if (e.code() != errc::corrupt)
+            throw;
+        return layout::default_pagesize;
+    }
+}
+
+} // namespace netshm::core

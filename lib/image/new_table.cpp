@@ -1,0 +1,63 @@
+#include "image/new_table.hpp"
+
+#include "util/error.hpp"
+#include "util/shared_words.hpp"
+#include "format/growth.hpp"
+#include "format/lock_area_layout.hpp"
+#include "shm/mapping.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+long long init_hint(long long init, int words_per_page, const std::string &name)
+{
+    long long hint = init < 0 ? default_init_hint : init;
+    if (hint > INT32_MAX / 2)
+        throw error(errc::too_big, fmt::format("{}: init hint {} is too large", name, hint));
+    std::int64_t hash_pages = initial_hash_pages(hint, words_per_page);
+    if (2 + hash_pages > INT32_MAX || hash_pages * cells_per_page(words_per_page) > INT32_MAX)
+        throw error(errc::too_big, fmt::format("{}: init hint {} needs a hash table too large for the "
+                                               "format",
+                                               name, hint));
+    return hint;
+}
+
+std::int64_t write_new_table_image(shm_object &object, int words_per_page, long long hint, bool keep_lock_area)
+{
+    std::int64_t hash_pages = initial_hash_pages(hint, words_per_page);
+    std::int64_t total = 2 + hash_pages;
+    std::int64_t hash_size = hash_pages * cells_per_page(words_per_page);
+    std::uint64_t page_bytes = static_cast<std::uint64_t>(words_per_page) * 4;
+    std::uint64_t old_size = object.size();
+    std::uint64_t new_size = static_cast<std::uint64_t>(total) * page_bytes;
+    object.grow_to(new_size);
+    mapping whole(object.fd(), std::max(old_size, new_size), true, object.name());
+    std::int32_t *words = whole.words();
+    if (keep_lock_area) {
+        // Other mutex-locking processes read the lock area meanwhile.
+        shared::zero(words, la_magic);
+        shared::zero(words + la_end, whole.bytes() / sizeof(std::int32_t) - la_end);
+    } else {
+        shared::zero_unraced(words, whole.bytes() / sizeof(std::int32_t));
+    }
+    auto store = [pages = shared::pages{words, words_per_page}](std::int64_t page, int word, std::int32_t value) {
+        pages.store(page, word, value);
+    };
+    const std::int32_t d = 1;
+    store(d, d_magic, descriptor_magic);
+    store(d, d_total_pages, static_cast<std::int32_t>(total));
+    store(d, d_hash_size, static_cast<std::int32_t>(hash_size));
+    store(d, d_extents, 2);
+    store(d, d_extents + 1, static_cast<std::int32_t>(hash_pages));
+    store(0, master_descriptor_page, d);
+    for (int i = 0; i < 4; ++i)
+        store(0, i, file_magic[i]);
+    return total;
+}
+
+} // namespace netshm::core

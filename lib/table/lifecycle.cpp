@@ -1,0 +1,199 @@
+// Starting to manage an object: creating, re-initialising or opening a table.
+#include "table/table.hpp"
+
+#include "util/error.hpp"
+#include "format/lock_area_layout.hpp"
+#include "recovery/crash_recovery.hpp"
+#include "image/existing_table.hpp"
+#include "image/new_table.hpp"
+#include "table/scopes.hpp"
+
+#include <mutex>
+#include <fmt/format.h>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+// What earlier mutex-locking processes left in the lock area, before it is
+// initialised afresh: a write left unfinished is recovered (with the page
+// size of its record, or the table's), and a table marked corrupt refused.
+void finish_earlier_writes(shm_object &object, lock_area &area, unsigned requested_pagesize)
+{
+    if (!area.is_initialised())
+        return;
+    if (area.is_corrupt())
+        throw error(errc::corrupt, fmt::format("{}: marked corrupt after a writer died while it changed the "
+                                               "table and its recovery found damage; re-initialise the table",
+                                               object.name()));
+    if (lock_area::stable(area.read_begin()) && !area.in_flight())
+        return;
+    std::int32_t descriptor_page = 0;
+    unsigned pagesize = area.in_flight() ? 0 : detect_table(object, requested_pagesize, descriptor_page);
+    recover_interrupted_write(object, area, pagesize);
+}
+
+} // namespace
+
+std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<shm_object> &object,
+                                                        unsigned pagesize, long long &init,
+                                                        std::optional<presence> &present)
+{
+    const std::string &name = object->name();
+    // The mutex lives in the object: locking it stores there.
+    if (!object->writable())
+        throw error(errc::read_only, fmt::format("{}: mutex locking needs a descriptor open for writing", name));
+    lock_state &state = object->locks();
+    std::shared_ptr<writer_mutex> writer;
+    bool written = false;
+    // No other process has the object open with mutex or record locking
+    // while this runs (the setup lock and the presence of the others).
+    auto set_up_as_first = [&] {
+        std::uint64_t size = object->size();
+        if (size == 0 || init >= 0) {
+            // Page 0 must exist before the lock area can be mapped.
+            unsigned fresh = pagesize != 0 ? pagesize
+                             : size == 0   ? default_pagesize
+                                           : pagesize_or_default(*object, size);
+            int words_per_page = static_cast<int>(fresh / 4);
+            write_new_table_image(*object, words_per_page, init_hint(init, words_per_page, name), false);
+            written = true;
+        }
+        std::int32_t descriptor_page = 0;
+        if (!written && size < lock_area_end_bytes)
+            detect_table(*object, pagesize, descriptor_page);  // no table fits: says why
+        writer = writer_mutex::of(state, object->fd());
+        if (!written) {
+            finish_earlier_writes(*object, writer->area(), pagesize);
+            // Never write a lock area into an object that holds no table.
+            detect_table(*object, pagesize, descriptor_page);
+        }
+        writer->area().initialise();
+    };
+    present.emplace(presence::mutex_locking(object->shared_locks(), set_up_as_first));
+    if (written)
+        init = -1;
+    return writer ? writer : writer_mutex::of(state, object->fd());
+}
+
+table::table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page,
+             std::shared_ptr<writer_mutex> writer)
+    : object_(std::move(object)),
+      writable_(object_->writable()),
+      words_per_page_(words_per_page),
+      cells_per_page_(cells_per_page(words_per_page)),
+      locks_(object_->shared_locks(), locking == locking_method::record, words_per_page),
+      generation_(fork_generation())
+{
+    if (writer)
+        locks_.attach_writer(std::move(writer), [this](lock_area &area) {
+            recover_interrupted_write(*object_, area, static_cast<unsigned>(words_per_page_) * 4);
+        });
+}
+
+table::~table()
+{
+    // A child after fork holds none of the locks and must not touch the mutex.
+    if (generation_ == fork_generation())
+        locks_.end_all_groups();
+}
+
+std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking_method locking,
+                                     unsigned pagesize, long long init)
+{
+    if (pagesize != 0 && (pagesize < min_pagesize || pagesize % 4 != 0 || pagesize > max_pagesize))
+        throw_invalid(fmt::format("page size {} is invalid: it must be at least {}, at most {} and a "
+                                  "multiple of 4",
+                                  pagesize, min_pagesize, max_pagesize));
+    const std::string &name = object->name();
+    if (object->inherited())
+        throw error(errc::forked, fmt::format("{}: the descriptor was inherited across fork; open the object "
+                                              "again in this process",
+                                              name));
+    std::lock_guard<std::recursive_mutex> hold(object->locks().mutex());
+    // Who has the object open with which method; the returned table keeps it.
+    std::optional<presence> present;
+    std::shared_ptr<writer_mutex> writer;
+    if (locking == locking_method::record)
+        present.emplace(presence::record_locking(object->shared_locks()));
+    else if (locking == locking_method::mutex)
+        writer = join_mutex_locking(object, pagesize, init, present);
+    std::uint64_t size = object->size();
+    if (size == 0 || init >= 0) {
+        if (!object->writable())
+            throw error(errc::read_only, fmt::format("{}: cannot {} a table in an object opened read-only",
+                                                     name, size == 0 ? "create" : "re-initialise"));
+        if (pagesize == 0)
+            pagesize = size == 0 ? default_pagesize : pagesize_or_default(*object, size);
+        std::unique_ptr<table> created(new table(object, locking, static_cast<int>(pagesize / 4), writer));
+        created->create_or_reinitialise(init);
+        if (created->mapped_pages_ > 0) {
+            created->presence_ = std::move(present);
+            return created;
+        }
+        // Another process created the table first: open it as it is.
+    }
+    // A table being created (or, with mutex locking, re-initialised) by
+    // another process is not valid yet: wait for its creator's descriptor
+    // lock (the writer mutex, which also recovers the re-initialisation of
+    // a creator that died) and look again.
+    std::int32_t descriptor_page = 0;
+    auto detect = [&] { return detect_table(*object, pagesize, descriptor_page); };
+    unsigned real_pagesize;
+    try {
+        real_pagesize = detect();
+    } catch (const error &e) {
+        if (e.code() != errc::corrupt || locking == locking_method::none)
+            throw;
+        unsigned guess = pagesize != 0 ? pagesize : default_pagesize;
+        page_locks creator_wait(object->shared_locks(), locking == locking_method::record,
+                                static_cast<int>(guess / 4));
+        if (writer)
+            creator_wait.attach_writer(writer, [&](lock_area &area) {
+                recover_interrupted_write(*object, area, guess);
+            });
+        page_lock_guard wait(creator_wait, 1, lock_kind::read);
+        real_pagesize = detect();
+    }
+    std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4), writer));
+    opened->open_existing(descriptor_page);
+    opened->presence_ = std::move(present);
+    return opened;
+}
+
+void table::create_or_reinitialise(long long init)
+{
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
+    // Under the lock: if another process created the table meanwhile, use it.
+    if (init < 0 && object_->size() != 0)
+        return;
+    long long hint = init_hint(init, words_per_page_, object_->name());
+    mutate(
+        [&] {
+            intent record;
+            record.op = intent_op::reinitialise;
+            record.reinit_hint = hint;
+            record.pagesize = words_per_page_ * 4;
+            return record;
+        },
+        [&] { write_new_table(hint); });
+}
+
+void table::open_existing(std::int32_t descriptor_page)
+{
+    descriptor_page_ = descriptor_page;
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
+    map_pages(static_cast<std::int64_t>(descriptor_page_) + 1);
+    refresh();
+}
+
+void table::write_new_table(long long hint)
+{
+    std::int64_t total = write_new_table_image(*object_, words_per_page_, hint, locks_.writer() != nullptr);
+    descriptor_page_ = 1;
+    map_pages(total);
+}
+
+} // namespace netshm::core

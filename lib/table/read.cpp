@@ -1,0 +1,246 @@
+// The read path: find, mem, length and memory, and reading a binding's
+// content pages.  With mutex locking, find, mem and length first read
+// optimistically (doc/locking.md, "Readers"): without the writer mutex,
+// against the sequence counter, storing nothing to shared memory and, unless
+// the table grew (a remap in this process), making no system call.  Every word
+// is still read once and validated: a torn read may show anything, and must
+// neither crash nor reach the caller.
+#include "table/scopes.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+namespace netshm::core {
+
+using namespace layout;
+
+namespace {
+
+// After this many attempts disturbed by writers, a reader takes the mutex:
+// it waits instead of spinning, and a writer that died holding the mutex is
+// reported to it.
+constexpr int optimistic_attempts = 64;
+
+// Reads hold the descriptor page's read lock while they copy: that excludes
+// every writer (all of them write-lock it), a superset of what OCamlnet's
+// binding page lock excludes, for 2 fcntl calls instead of 4.  Only values of
+// many pages are copied under the binding's lock alone, so that a long copy
+// does not keep writers of other keys waiting.
+constexpr std::int64_t copy_under_descriptor_lock_pages = 64;
+
+void cpu_relax() noexcept
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+} // namespace
+
+bool table::reads_optimistically() const noexcept
+{
+    const writer_mutex *writer = locks_.writer();
+    return writer != nullptr && !writer->held();
+}
+
+bool table::read_optimistically(function_ref<void()> read)
+{
+    lock_area &area = locks_.writer()->area();
+    // A wiped lock area or a table marked corrupt: the mutex path says so.
+    if (!area.is_initialised() || area.is_corrupt())
+        return false;
+    for (int attempt = 0; attempt < optimistic_attempts; ++attempt) {
+        std::uint32_t begun = area.read_begin();
+        if (!lock_area::stable(begun)) {
+            cpu_relax();
+            continue;
+        }
+        try {
+            read();
+        } catch (const error &) {
+            // What a writer changed under the reader is a torn read, not damage.
+            if (area.read_validate(begun))
+                throw;
+            continue;
+        }
+        if (area.read_validate(begun))
+            return true;
+    }
+    return false;
+}
+
+std::optional<bool> table::optimistic_lookup(std::int32_t key, bool copy)
+{
+    bool bound = false;
+    if (!read_optimistically([&] {
+            const header &h = refresh();
+            std::int32_t page = bound_page(h, probe(h, key, false));
+            bound = page != 0;
+            if (!bound)
+                return;
+            binding b = read_binding(h, page, key);
+            if (copy)
+                copy_value_atomically(b);
+        }))
+        return std::nullopt;
+    return bound;
+}
+
+std::optional<bool> table::optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
+{
+    std::optional<bool> found = optimistic_lookup(key, true);
+    if (found.value_or(false))
+        if (std::int32_t *out = sink(read_copy_.size()))
+            std::copy(read_copy_.begin(), read_copy_.end(), out);
+    return found;
+}
+
+std::optional<std::int64_t> table::optimistic_length()
+{
+    std::int64_t bindings = 0;
+    if (!read_optimistically([&] { bindings = refresh().bindings; }))
+        return std::nullopt;
+    return bindings;
+}
+
+bool table::mem(std::int32_t key)
+{
+    operation op(*this);
+    prefetch_probe(key);
+    if (reads_optimistically())
+        if (std::optional<bool> bound = optimistic_lookup(key, false))
+            return *bound;
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
+    const header &h = refresh();
+    std::int32_t page = bound_page(h, probe(h, key, false));
+    if (page == 0)
+        return false;
+    read_binding(h, page, key);
+    return true;
+}
+
+bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
+{
+    operation op(*this);
+    prefetch_probe(key);
+    if (reads_optimistically())
+        if (std::optional<bool> found = optimistic_find(key, sink))
+            return *found;
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
+    const header &h = refresh();
+    std::int32_t page = bound_page(h, probe(h, key, false));
+    if (page == 0)
+        return false;
+    binding b = read_binding(h, page, key);
+    std::optional<page_lock_guard> binding_lock;
+    if (static_cast<std::int64_t>(b.pages.size()) > copy_under_descriptor_lock_pages) {
+        binding_lock.emplace(locks_, page, lock_kind::read);
+        descriptor_lock.release();
+    }
+    if (std::int32_t *out = sink(static_cast<std::size_t>(b.length)))
+        copy_value(b, out);
+    return true;
+}
+
+std::int64_t table::length()
+{
+    operation op(*this);
+    if (reads_optimistically())
+        if (std::optional<std::int64_t> bindings = optimistic_length())
+            return *bindings;
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
+    return refresh().bindings;
+}
+
+table::memory_view table::memory()
+{
+    operation op(*this);
+    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
+    header h = refresh();
+    return {base_, static_cast<std::size_t>(h.total_pages), static_cast<std::size_t>(words_per_page_)};
+}
+
+void table::check_content_page(const header &h, std::int32_t page, const char *what,
+                               std::int32_t referrer) const
+{
+    if (!h.is_data_page(page))
+        corrupt(fmt::format("page {}: {} {} is outside the content pages", referrer, what, page));
+}
+
+table::binding table::read_binding(const header &h, std::int32_t page, std::int32_t key) const
+{
+    if (std::int32_t magic = load(page, c_magic); magic != content_magic)
+        corrupt(fmt::format("page {}: bad content page magic {:#010x}", page, bits(magic)));
+    if (std::int32_t stored = load(page, c_key); stored != key)
+        corrupt(fmt::format("page {}: binding of key {} found for key {}", page, stored, key));
+    std::int32_t next = load(page, c_next_page);
+    binding b{page, load(page, c_older_binding), load(page, c_value_length), {}};
+    if (b.older != 0)
+        check_content_page(h, b.older, "older binding", page);
+    if (std::int32_t offset = load(page, c_value_offset); offset != 0)
+        corrupt(fmt::format("page {}: value offset {} is not 0", page, offset));
+    if (b.length < 0 || pages_for_value(b.length, words_per_page_) > h.total_pages)
+        corrupt(fmt::format("page {}: value length {} is impossible", page, b.length));
+    b.pages.reserve(static_cast<std::size_t>(pages_for_value(b.length, words_per_page_)));
+    b.pages.push_back(page);
+    std::int64_t remaining = b.length - std::min<std::int64_t>(b.length, words_per_page_ - c_data);
+    std::int32_t current = page;
+    for (std::int32_t sequence = 1; remaining > 0; ++sequence) {
+        if (next == 0)
+            corrupt(fmt::format("page {}: value of length {} ends {} words early", current, b.length,
+                                      remaining));
+        check_content_page(h, next, "next value page", current);
+        if (std::int32_t magic = load(next, f_magic); magic != followup_magic)
+            corrupt(fmt::format("page {}: bad follow-up page magic {:#010x}", next, bits(magic)));
+        if (std::int32_t stored = load(next, f_key); stored != key)
+            corrupt(fmt::format("page {}: follow-up page of key {} found for key {}", next, stored, key));
+        if (std::int32_t stored = load(next, f_sequence); stored != sequence)
+            corrupt(fmt::format("page {}: sequence number {} where {} was expected", next, stored, sequence));
+        current = next;
+        next = load(current, f_next_page);
+        b.pages.push_back(current);
+        remaining -= std::min<std::int64_t>(remaining, words_per_page_ - f_data);
+    }
+    if (next != 0)
+        corrupt(fmt::format("page {}: the value continues past its length {}", current, b.length));
+    return b;
+}
+
+int table::visit_fragments(const binding &b, function_ref<int(std::int32_t *, std::size_t)> fn) const
+{
+    std::int64_t remaining = b.length;
+    for (std::size_t i = 0; i < b.pages.size(); ++i) {
+        int offset = i == 0 ? int{c_data} : int{f_data};
+        std::int64_t count = std::min<std::int64_t>(remaining, words_per_page_ - offset);
+        int answer = fn(page_words(b.pages[i]) + offset, static_cast<std::size_t>(count));
+        if (answer != 0)
+            return answer;
+        remaining -= count;
+    }
+    return 0;
+}
+
+void table::copy_value(const binding &b, std::int32_t *out) const
+{
+    visit_fragments(b, [&out](const std::int32_t *fragment, std::size_t count) {
+        shared::copy_out_unraced(out, fragment, count);
+        out += count;
+        return 0;
+    });
+}
+
+void table::copy_value_atomically(const binding &b)
+{
+    read_copy_.resize(static_cast<std::size_t>(b.length));
+    std::int32_t *out = read_copy_.data();
+    visit_fragments(b, [&out](const std::int32_t *fragment, std::size_t count) {
+        shared::copy_out(out, fragment, count);
+        out += count;
+        return 0;
+    });
+}
+
+} // namespace netshm::core
