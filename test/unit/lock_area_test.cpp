@@ -4,7 +4,7 @@
 // one process and are also run under ThreadSanitizer (suite 'threads').
 #include "lock/lock_area.hpp"
 
-#include "core/error.hpp"
+#include "util/error.hpp"
 #include "lock_test_support.hpp"
 #include "shm/mapping.hpp"
 

@@ -3,8 +3,8 @@
 // mutex-mode process sets up the lock area; a dead process's presence goes.
 #include "lock/presence.hpp"
 
-#include "core/error.hpp"
-#include "lock/lock_state.hpp"
+#include "util/error.hpp"
+#include "shm/lock_state.hpp"
 #include "lock_test_support.hpp"
 
 #include <catch2/catch.hpp>
