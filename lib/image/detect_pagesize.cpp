@@ -1,8 +1,8 @@
 #include "image/detect_pagesize.hpp"
 
-#include "util/error.hpp"
-#include "format/layout.hpp"
 #include "format/descriptor.hpp"
+#include "format/layout.hpp"
+#include "util/error.hpp"
 
 #include <fmt/format.h>
 

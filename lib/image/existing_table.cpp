@@ -1,9 +1,9 @@
 #include "image/existing_table.hpp"
 
-#include "util/error.hpp"
 #include "format/layout.hpp"
-#include "shm/mapping.hpp"
 #include "image/detect_pagesize.hpp"
+#include "shm/mapping.hpp"
+#include "util/error.hpp"
 
 namespace netshm::core {
 

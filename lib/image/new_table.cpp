@@ -1,10 +1,10 @@
 #include "image/new_table.hpp"
 
-#include "util/error.hpp"
-#include "util/shared_words.hpp"
 #include "format/growth.hpp"
 #include "format/lock_area_layout.hpp"
 #include "shm/mapping.hpp"
+#include "util/error.hpp"
+#include "util/shared_words.hpp"
 
 #include <algorithm>
 #include <climits>

@@ -6,10 +6,10 @@
 
 #include "format/descriptor.hpp"
 #include "format/layout.hpp"
-#include "util/shared_words.hpp"
 #include "image/integrity.hpp"
 #include "image/page_owners.hpp"
 #include "image/probe_reach.hpp"
+#include "util/shared_words.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -8,8 +8,8 @@
 // and a write lock makes the sequence counter odd until the last hold goes.
 #pragma once
 
-#include "shm/lock_state.hpp"
 #include "lock/writer_mutex.hpp"
+#include "shm/lock_state.hpp"
 
 #include <atomic>
 #include <cstdint>

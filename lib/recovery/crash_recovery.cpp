@@ -1,12 +1,12 @@
 #include "recovery/crash_recovery.hpp"
 
-#include "util/error.hpp"
-#include "util/shared_words.hpp"
-#include "shm/mapping.hpp"
-#include "format/growth.hpp"
 #include "format/cells.hpp"
+#include "format/growth.hpp"
 #include "image/integrity.hpp"
 #include "image/new_table.hpp"
+#include "shm/mapping.hpp"
+#include "util/error.hpp"
+#include "util/shared_words.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 #include "shm/shm_object.hpp"
 
-#include "util/error.hpp"
 #include "shm/random_name.hpp"
+#include "util/error.hpp"
 
 #include <cerrno>
 #include <climits>

@@ -1,12 +1,12 @@
 // Starting to manage an object: creating, re-initialising or opening a table.
 #include "table/table.hpp"
 
-#include "util/error.hpp"
 #include "format/lock_area_layout.hpp"
-#include "recovery/crash_recovery.hpp"
 #include "image/existing_table.hpp"
 #include "image/new_table.hpp"
+#include "recovery/crash_recovery.hpp"
 #include "table/scopes.hpp"
+#include "util/error.hpp"
 
 #include <mutex>
 #include <fmt/format.h>

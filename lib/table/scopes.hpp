@@ -1,8 +1,8 @@
 // Scopes every table operation runs in (internal to lib/table).
 #pragma once
 
-#include "util/error.hpp"
 #include "table/table.hpp"
+#include "util/error.hpp"
 
 #include <fmt/format.h>
 #include <mutex>

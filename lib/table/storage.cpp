@@ -4,9 +4,9 @@
 // racing them would be a data race).
 #include "table/table.hpp"
 
+#include "format/growth.hpp"
 #include "util/error.hpp"
 #include "util/store_hook.hpp"
-#include "format/growth.hpp"
 
 #include <algorithm>
 #include <climits>

@@ -5,15 +5,15 @@
 #pragma once
 
 #include "format/cells.hpp"
+#include "format/descriptor.hpp"
 #include "format/layout.hpp"
+#include "image/integrity.hpp"
 #include "lock/page_locks.hpp"
 #include "lock/presence.hpp"
 #include "shm/mapping.hpp"
 #include "shm/shm_object.hpp"
-#include "format/descriptor.hpp"
-#include "image/integrity.hpp"
-#include "util/page_list.hpp"
 #include "util/function_ref.hpp"
+#include "util/page_list.hpp"
 #include "util/shared_words.hpp"
 
 #include <cstddef>
