@@ -24,7 +24,9 @@ int run(const arguments &args)
     object_ref object = object_of(args);
     int oflags = O_RDWR | O_CREAT | (args.flag("--force") ? 0 : O_EXCL);
     netshm::descriptor descr = open_object(object, oflags, args.mode("--mode", 0600));
-    netshm::table::manage(descr, netshm::locking::record, pagesize_of(args), init_of(args, 1000));
+    // Managing the object writes its empty table; closing the table at once
+    // reports a failure the destructor would drop.
+    netshm::table::manage(descr, netshm::locking::record, pagesize_of(args), init_of(args, 1000)).close();
     return exit_ok;
 }
 

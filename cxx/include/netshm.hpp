@@ -24,39 +24,37 @@ namespace netshm {
 // ------------------------------------------------------------------ errors
 
 // Every failure of the library: the C result code and the detail message.
+// Each result code has its own class derived from error, all of them direct
+// subclasses: catch error for every failure, a subclass for one code.  A code
+// this header does not know (from a newer library) is thrown as error itself.
 class error : public std::exception {
 public:
     error(int code, std::string message) : code_(code), message_(std::move(message)) {}
-    int code() const noexcept { return code_; }
-    const char *what() const noexcept override { return message_.c_str(); }
+    [[nodiscard]] int code() const noexcept { return code_; }
+    [[nodiscard]] const char *what() const noexcept override { return message_.c_str(); }
 
 private:
     int code_;
     std::string message_;
 };
 
+// NETSHM_ENOTFOUND: no such key, object or name.
 class not_found : public error {
 public:
     using error::error;
 };
+// NETSHM_ECORRUPT: the table violates the format.
 class corrupt_file : public error {
 public:
     using error::error;
 };
+// NETSHM_EDEADLK: the kernel detected a lock deadlock.
 class deadlock : public error {
 public:
     using error::error;
 };
+// NETSHM_EINVAL: an invalid argument.
 class invalid_argument : public error {
-public:
-    using error::error;
-};
-class self_locked : public error {
-public:
-    using error::error;
-};
-// NETSHM_EFORKED: a handle inherited across fork, used in the child.
-class forked : public error {
 public:
     using error::error;
 };
@@ -65,14 +63,62 @@ class system_error : public error {
 public:
     system_error(int code, std::string message, int sys_errno)
         : error(code, std::move(message)), sys_errno_(sys_errno) {}
-    int sys_errno() const noexcept { return sys_errno_; }
+    [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
 
 private:
     int sys_errno_;
 };
+// NETSHM_ENOMEM: out of memory.
+class out_of_memory : public error {
+public:
+    using error::error;
+};
+// NETSHM_ESELFLOCKED: a modification from a callable holding the table locked.
+class self_locked : public error {
+public:
+    using error::error;
+};
+// NETSHM_ECLOSED: the descriptor or the handle is closed (or was moved from).
+class closed : public error {
+public:
+    using error::error;
+};
+// NETSHM_ENOTSUP: not supported on this system.
+class not_supported : public error {
+public:
+    using error::error;
+};
+// NETSHM_EEXIST: the object exists (O_EXCL), or no unique name was found.
+class exists : public error {
+public:
+    using error::error;
+};
+// NETSHM_ETOOBIG: a size limit of the format or the system was hit.
+class too_big : public error {
+public:
+    using error::error;
+};
+// NETSHM_EFORKED: a handle inherited across fork, used in the child.
+class forked : public error {
+public:
+    using error::error;
+};
+// NETSHM_EBUSY: the object is in use in an incompatible way (record locking
+// and mutex locking on one object).
+class busy : public error {
+public:
+    using error::error;
+};
+// NETSHM_EREADONLY: a write on a table opened read-only.
+class read_only : public error {
+public:
+    using error::error;
+};
 
 namespace detail {
 
+// Throws the class of rc's code (error itself for a code this header does not
+// know) with the calling thread's last error message.
 [[noreturn]] inline void throw_error(int rc)
 {
     std::string message = netshm_last_error();
@@ -81,9 +127,16 @@ namespace detail {
     case NETSHM_ECORRUPT: throw corrupt_file(rc, std::move(message));
     case NETSHM_EDEADLK: throw deadlock(rc, std::move(message));
     case NETSHM_EINVAL: throw invalid_argument(rc, std::move(message));
-    case NETSHM_ESELFLOCKED: throw self_locked(rc, std::move(message));
-    case NETSHM_EFORKED: throw forked(rc, std::move(message));
     case NETSHM_ESYS: throw system_error(rc, std::move(message), netshm_last_errno());
+    case NETSHM_ENOMEM: throw out_of_memory(rc, std::move(message));
+    case NETSHM_ESELFLOCKED: throw self_locked(rc, std::move(message));
+    case NETSHM_ECLOSED: throw closed(rc, std::move(message));
+    case NETSHM_ENOTSUP: throw not_supported(rc, std::move(message));
+    case NETSHM_EEXIST: throw exists(rc, std::move(message));
+    case NETSHM_ETOOBIG: throw too_big(rc, std::move(message));
+    case NETSHM_EFORKED: throw forked(rc, std::move(message));
+    case NETSHM_EBUSY: throw busy(rc, std::move(message));
+    case NETSHM_EREADONLY: throw read_only(rc, std::move(message));
     default: throw error(rc, std::move(message));
     }
 }
@@ -98,7 +151,7 @@ inline int check(int rc)
 
 [[noreturn]] inline void throw_closed()
 {
-    throw error(NETSHM_ECLOSED, "the handle is closed or was moved from");
+    throw closed(NETSHM_ECLOSED, "the handle is closed or was moved from");
 }
 
 // What a trampoline returns when the user's callable threw: below the
@@ -149,10 +202,11 @@ class descriptor {
 public:
     descriptor() noexcept = default;
     // Takes ownership of a handle obtained from the C API.
-    explicit descriptor(netshm_descr *handle) noexcept : handle_(handle) {}
+    [[nodiscard]] explicit descriptor(netshm_descr *handle) noexcept : handle_(handle) {}
 
     // oflags: O_RDONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC as needed.
-    static descriptor open(shm_type type, const std::string &name, int oflags, unsigned mode = 0600)
+    [[nodiscard]] static descriptor open(shm_type type, const std::string &name, int oflags,
+                                         unsigned mode = 0600)
     {
         netshm_descr *handle = nullptr;
         detail::check(netshm_open(static_cast<netshm_type>(type), name.c_str(), oflags, mode, &handle));
@@ -160,8 +214,8 @@ public:
     }
 
     // Every 'X' of the template becomes a random [0-9A-Z] character.
-    static descriptor create_unique(shm_type type, const std::string &name_template,
-                                    unsigned mode = 0600)
+    [[nodiscard]] static descriptor create_unique(shm_type type, const std::string &name_template,
+                                                  unsigned mode = 0600)
     {
         netshm_descr *handle = nullptr;
         detail::check(netshm_create_unique(static_cast<netshm_type>(type), name_template.c_str(),
@@ -171,8 +225,9 @@ public:
 
     // A POSIX object whose record locks live on a companion file, as OCamlnet
     // 4.1.9 names them: the way to share POSIX tables with OCaml processes.
-    static descriptor open_posix_lockfile(const std::string &shm_name, const std::string &lock_file,
-                                          int oflags, unsigned mode = 0600)
+    [[nodiscard]] static descriptor open_posix_lockfile(const std::string &shm_name,
+                                                        const std::string &lock_file, int oflags,
+                                                        unsigned mode = 0600)
     {
         netshm_descr *handle = nullptr;
         detail::check(netshm_open_posix_lockfile(shm_name.c_str(), lock_file.c_str(), oflags, mode, &handle));
@@ -192,8 +247,8 @@ public:
     }
     ~descriptor() { release(); }
 
-    std::string name() const { return netshm_name(live()); }
-    shm_type type() const { return static_cast<shm_type>(netshm_descr_type(live())); }
+    [[nodiscard]] std::string name() const { return netshm_name(live()); }
+    [[nodiscard]] shm_type type() const { return static_cast<shm_type>(netshm_descr_type(live())); }
     void chmod(unsigned mode) { detail::check(netshm_chmod(live(), mode)); }
     // -1 leaves the owner or the group unchanged.
     void chown(long uid, long gid) { detail::check(netshm_chown(live(), uid, gid)); }
@@ -205,8 +260,8 @@ public:
             detail::check(netshm_close(std::exchange(handle_, nullptr)));
     }
 
-    netshm_descr *handle() const noexcept { return handle_; }
-    explicit operator bool() const noexcept { return handle_ != nullptr; }
+    [[nodiscard]] netshm_descr *handle() const noexcept { return handle_; }
+    [[nodiscard]] explicit operator bool() const noexcept { return handle_ != nullptr; }
 
 private:
     netshm_descr *live() const
@@ -248,7 +303,7 @@ enum class flow : int {
 
 // Operations write_blocks must be told about before its callable may answer them.
 enum class ops : unsigned { none = 0, remove_binding = NETSHM_OP_REMOVE_BINDING };
-constexpr ops operator|(ops a, ops b) noexcept
+[[nodiscard]] constexpr ops operator|(ops a, ops b) noexcept
 {
     return static_cast<ops>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
@@ -300,13 +355,13 @@ class table {
 public:
     table() noexcept = default;
     // Takes ownership of a handle obtained from the C API.
-    explicit table(netshm_table *handle) noexcept : handle_(handle) {}
+    [[nodiscard]] explicit table(netshm_table *handle) noexcept : handle_(handle) {}
 
     // pagesize 0: the table's own page size, or 256 for a new table.
     // init: re-initialise the table (deleting every binding), sized for about
     // this many keys; without it an existing table is kept.
-    static table manage(descriptor &descr, locking lock, unsigned pagesize = 0,
-                        std::optional<long long> init = {})
+    [[nodiscard]] static table manage(descriptor &descr, locking lock, unsigned pagesize = 0,
+                                      std::optional<long long> init = {})
     {
         if (!descr)
             detail::throw_closed();
@@ -341,8 +396,8 @@ public:
         }
     }
 
-    netshm_table *handle() const noexcept { return handle_; }
-    explicit operator bool() const noexcept { return handle_ != nullptr; }
+    [[nodiscard]] netshm_table *handle() const noexcept { return handle_; }
+    [[nodiscard]] explicit operator bool() const noexcept { return handle_ != nullptr; }
 
     // Adds a binding; older bindings of key stay, hidden.
     void add(int32_t key, std::span<const int32_t> value)
@@ -356,17 +411,17 @@ public:
     }
     // Removes the newest binding of key (nothing if unbound).
     void remove(int32_t key) { detail::check(netshm_remove(live(), key)); }
-    bool mem(int32_t key) { return detail::check(netshm_mem(live(), key)) != 0; }
+    [[nodiscard]] bool mem(int32_t key) { return detail::check(netshm_mem(live(), key)) != 0; }
 
     // The newest binding of key; throws not_found.
-    std::vector<int32_t> find(int32_t key)
+    [[nodiscard]] std::vector<int32_t> find(int32_t key)
     {
         std::vector<int32_t> value;
         if (int rc = fetch(key, value); rc != NETSHM_OK)
             detail::throw_error(rc);
         return value;
     }
-    std::optional<std::vector<int32_t>> try_find(int32_t key)
+    [[nodiscard]] std::optional<std::vector<int32_t>> try_find(int32_t key)
     {
         std::vector<int32_t> value;
         if (fetch(key, value) != NETSHM_OK)
@@ -375,10 +430,13 @@ public:
     }
     // Copies the newest binding of key into `out`, reusing its storage;
     // false (and `out` empty) if key is unbound.
-    bool find_into(int32_t key, std::vector<int32_t> &out) { return fetch(key, out) == NETSHM_OK; }
+    [[nodiscard]] bool find_into(int32_t key, std::vector<int32_t> &out)
+    {
+        return fetch(key, out) == NETSHM_OK;
+    }
 
     // Every binding of key, newest first.
-    std::vector<std::vector<int32_t>> find_all(int32_t key)
+    [[nodiscard]] std::vector<std::vector<int32_t>> find_all(int32_t key)
     {
         std::vector<std::vector<int32_t>> values;
         auto collect = [&values](std::span<const int32_t> value) {
@@ -411,14 +469,14 @@ public:
     // acc = f(key, value, acc) for every binding, as iter visits them.
     template <class T, class F>
         requires std::invocable<F &, int32_t, std::span<const int32_t>, T>
-    T fold(F &&f, T init)
+    [[nodiscard]] T fold(F &&f, T init)
     {
         iter([&](int32_t key, std::span<const int32_t> value) { init = f(key, value, std::move(init)); });
         return init;
     }
 
     // The number of bindings (a key bound twice counts twice).
-    std::size_t length()
+    [[nodiscard]] std::size_t length()
     {
         std::size_t n = 0;
         detail::check(netshm_length(live(), &n));
@@ -475,7 +533,7 @@ public:
     void dump(int fd) { detail::check(netshm_dump(live(), fd)); }
 
     // The mapped object; valid until the next call on this table.
-    memory_view memory()
+    [[nodiscard]] memory_view memory()
     {
         int32_t *base = nullptr;
         memory_view view{{}, 0, 0};
@@ -486,7 +544,7 @@ public:
 
     // Verifies the whole table (netshm_check): the problems found, in page
     // order; empty when the table is sound.
-    std::vector<problem> check()
+    [[nodiscard]] std::vector<problem> check()
     {
         std::vector<problem> found;
         auto collect = [&found](const netshm_problem &p) {
@@ -498,7 +556,7 @@ public:
     }
 
     // The table's statistics; throws corrupt_file when check() would find a problem.
-    stats stat()
+    [[nodiscard]] stats stat()
     {
         stats s{};
         s.struct_size = sizeof s;

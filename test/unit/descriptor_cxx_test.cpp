@@ -72,6 +72,8 @@ std::string thrown_by(Action action)
         const std::type_info &type = typeid(e);
         const char *kind = type == typeid(netshm::not_found)          ? "not_found"
                            : type == typeid(netshm::invalid_argument) ? "invalid_argument"
+                           : type == typeid(netshm::exists)           ? "exists"
+                           : type == typeid(netshm::closed)           ? "closed"
                            : type == typeid(netshm::error)            ? "error"
                                                                        : "another error type";
         return std::string(kind) + " " + std::to_string(e.code()) + " " + e.what();
@@ -107,23 +109,23 @@ TEST_CASE("descriptor: failures throw the exception type of their code", "[cxx]"
     scratch_names scratch;
     const std::string name = scratch.fresh(c_type(type));
 
-    CHECK(thrown_by([&] { descriptor::open(type, name, O_RDWR); }) ==
+    CHECK(thrown_by([&] { return descriptor::open(type, name, O_RDWR); }) ==
           "not_found -1 " + open_call(type) + " " + name + ": No such file or directory");
 
-    descriptor::open(type, name, O_RDWR | O_CREAT);
-    CHECK(thrown_by([&] { descriptor::open(type, name, O_RDWR | O_CREAT | O_EXCL); }) ==
-          "error -10 " + open_call(type) + " " + name + ": File exists");
-    CHECK(thrown_by([&] { descriptor::open(type, name, O_WRONLY); }) ==
+    descriptor::open(type, name, O_RDWR | O_CREAT).close();
+    CHECK(thrown_by([&] { return descriptor::open(type, name, O_RDWR | O_CREAT | O_EXCL); }) ==
+          "exists -10 " + open_call(type) + " " + name + ": File exists");
+    CHECK(thrown_by([&] { return descriptor::open(type, name, O_WRONLY); }) ==
           "invalid_argument -4 open " + name + ": access mode must be O_RDONLY or O_RDWR");
-    CHECK(thrown_by([&] { descriptor::create_unique(type, name + "-XXXXXX", 010000); }) ==
+    CHECK(thrown_by([&] { return descriptor::create_unique(type, name + "-XXXXXX", 010000); }) ==
           "invalid_argument -4 open " + name + "-XXXXXX: mode 4096 has bits outside 07777");
-    CHECK(thrown_by([&] { descriptor::open(static_cast<shm_type>(7), name, O_RDWR); }) ==
+    CHECK(thrown_by([&] { return descriptor::open(static_cast<shm_type>(7), name, O_RDWR); }) ==
           "invalid_argument -4 unknown object type 7");
 }
 
 TEST_CASE("descriptor: a bad POSIX name throws invalid_argument", "[cxx]")
 {
-    CHECK(thrown_by([] { descriptor::open(shm_type::posix, "no-slash", O_RDWR | O_CREAT); }) ==
+    CHECK(thrown_by([] { return descriptor::open(shm_type::posix, "no-slash", O_RDWR | O_CREAT); }) ==
           "invalid_argument -4 POSIX object name \"no-slash\" must be '/' followed by at least one "
           "character");
 }
@@ -133,10 +135,10 @@ TEST_CASE("descriptor: permission denied throws system_error with EACCES", "[cxx
     const shm_type type = GENERATE(shm_type::file, shm_type::posix);
     scratch_names scratch;
     const std::string name = scratch.fresh(c_type(type));
-    descriptor::open(type, name, O_RDWR | O_CREAT, 0600);
+    descriptor::open(type, name, O_RDWR | O_CREAT, 0600).close();
 
     std::string report = run_as_nobody([&] {
-        return thrown_by([&] { descriptor::open(type, name, O_RDWR); });
+        return thrown_by([&] { return descriptor::open(type, name, O_RDWR); });
     });
 
     CHECK(report == "system_error -5 errno " + std::to_string(EACCES) + " " + open_call(type) + " " +
@@ -179,7 +181,7 @@ TEST_CASE("descriptor: close releases the object; a second close does nothing", 
 
     CHECK_NOTHROW(descr.close());
     CHECK(thrown_by([&] { (void)descr.name(); }) ==
-          "error -8 the handle is closed or was moved from");
+          "closed -8 the handle is closed or was moved from");
 }
 
 TEST_CASE("descriptor: the destructor closes the object", "[cxx]")
@@ -238,10 +240,10 @@ TEST_CASE("descriptor: moving transfers the handle and empties the source", "[cx
 
     CHECK_FALSE(static_cast<bool>(source));
     CHECK(source.handle() == nullptr);
-    CHECK(thrown_by([&] { (void)source.name(); }) == "error -8 the handle is closed or was moved from");
-    CHECK(thrown_by([&] { (void)source.type(); }) == "error -8 the handle is closed or was moved from");
-    CHECK(thrown_by([&] { source.chmod(0600); }) == "error -8 the handle is closed or was moved from");
-    CHECK(thrown_by([&] { source.chown(-1, -1); }) == "error -8 the handle is closed or was moved from");
+    CHECK(thrown_by([&] { (void)source.name(); }) == "closed -8 the handle is closed or was moved from");
+    CHECK(thrown_by([&] { (void)source.type(); }) == "closed -8 the handle is closed or was moved from");
+    CHECK(thrown_by([&] { source.chmod(0600); }) == "closed -8 the handle is closed or was moved from");
+    CHECK(thrown_by([&] { source.chown(-1, -1); }) == "closed -8 the handle is closed or was moved from");
     CHECK_NOTHROW(source.close());
 }
 
@@ -251,7 +253,7 @@ TEST_CASE("descriptor: a default-constructed descriptor is empty", "[cxx]")
     CHECK_FALSE(static_cast<bool>(empty));
     CHECK(empty.handle() == nullptr);
     CHECK_NOTHROW(empty.close());
-    CHECK(thrown_by([&] { (void)empty.name(); }) == "error -8 the handle is closed or was moved from");
+    CHECK(thrown_by([&] { (void)empty.name(); }) == "closed -8 the handle is closed or was moved from");
 }
 
 TEST_CASE("unlink: removes the object; a missing one throws not_found", "[cxx]")
@@ -259,7 +261,7 @@ TEST_CASE("unlink: removes the object; a missing one throws not_found", "[cxx]")
     const shm_type type = GENERATE(shm_type::file, shm_type::posix);
     scratch_names scratch;
     const std::string name = scratch.fresh(c_type(type));
-    descriptor::open(type, name, O_RDWR | O_CREAT);
+    descriptor::open(type, name, O_RDWR | O_CREAT).close();
 
     netshm::unlink(type, name);
 
