@@ -9,6 +9,7 @@
 #include "util/shared_words.hpp"
 
 #include <cstdint>
+#include <type_traits>
 
 namespace netshm::core {
 
@@ -24,7 +25,7 @@ struct cell_place {
 inline cell_place locate_cell(const header &h, std::int64_t index) noexcept
 {
     int extent = h.extent_count - 1;
-    while (extent > 0 && index < h.extent_first_cell[static_cast<std::size_t>(extent)])
+    while (index < h.extent_first_cell[static_cast<std::size_t>(extent)])
         --extent;
     auto cell = static_cast<std::uint32_t>(index - h.extent_first_cell[static_cast<std::size_t>(extent)]);
     std::uint32_t page = h.cells_per_page_divisor.quotient(cell);
@@ -69,15 +70,23 @@ inline std::int64_t probe_index(const header &h, std::int32_t key, std::int64_t 
     return sum < 0 && remainder != 0 ? h.hash_size - remainder : remainder;
 }
 
-// Calls fn(page, first word) for every cell of the hash table of `h`, in index order.
+// Calls fn(page, first word) for every cell of the hash table of `h`, in
+// index order; a fn that returns bool stops the walk by returning false.
 template <class Fn>
 void for_each_cell(const header &h, Fn fn)
 {
     for (int i = 0; i < h.extent_count; ++i) {
         const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
         for (std::int32_t page = extent.first_page; page < extent.first_page + extent.pages; ++page)
-            for (int cell = 0; cell < h.cells_per_page; ++cell)
-                fn(page, static_cast<int>(layout::hash_page_header + layout::cell_words * cell));
+            for (int cell = 0; cell < h.cells_per_page; ++cell) {
+                const int word = layout::hash_page_header + layout::cell_words * cell;
+                if constexpr (std::is_same_v<decltype(fn(page, word)), bool>) {
+                    if (!fn(page, word))
+                        return;
+                } else {
+                    fn(page, word);
+                }
+            }
     }
 }
 

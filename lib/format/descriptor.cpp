@@ -125,14 +125,23 @@ bool read_structure(const descriptor_words &words, std::int32_t d, std::int64_t 
     return true;
 }
 
-unsigned read_counters(const descriptor_words &words, header &out, descriptor_faults report)
+bool load_counters(const descriptor_words &words, header &out) noexcept
 {
     auto load = [&words](int i) { return words[static_cast<std::size_t>(i)]; };
-    const std::int32_t d = out.descriptor_page;
     out.claimed_cells = load(d_claimed_cells);
     out.bindings = load(d_bindings);
     out.free_head = load(d_free_head);
     out.free_count = load(d_free_count);
+    return out.claimed_cells >= 0 && out.claimed_cells <= out.hash_size && out.bindings >= 0 &&
+           out.bindings <= out.total_pages - 2 && out.free_count >= 0 && out.free_count < out.total_pages &&
+           (out.free_head == 0 || out.is_data_page(out.free_head)) && (out.free_head == 0) == (out.free_count == 0);
+}
+
+unsigned read_counters(const descriptor_words &words, header &out, descriptor_faults report)
+{
+    if (load_counters(words, out))
+        return 0;
+    const std::int32_t d = out.descriptor_page;
     unsigned faults = 0;
     if (out.claimed_cells < 0 || out.claimed_cells > out.hash_size) {
         report(problem_kind::descriptor, fmt::format("page {}: claimed cell count {} is outside 0..{}", d,
@@ -191,6 +200,8 @@ std::string validate_header(const descriptor_words &words, std::int32_t d, std::
 
 std::string validate_counters(const descriptor_words &words, header &out)
 {
+    if (load_counters(words, out))
+        return {};
     first_fault first;
     read_counters(words, out, first);
     return std::move(first.message);

@@ -103,6 +103,9 @@ enum counter_fault : unsigned {
     free_head_fault = 1u << 3,
 };
 unsigned read_counters(const descriptor_words &words, header &out, descriptor_faults report);
+// The counters into `out`; whether they keep every rule (no message is made:
+// the fast path of the two above).
+bool load_counters(const descriptor_words &words, header &out) noexcept;
 
 // For opening a table: an empty string, or the first broken rule of
 // read_structure and read_counters (validate_header), or of read_counters

@@ -93,13 +93,12 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
     header h = refresh();
     std::vector<std::int32_t> value;
     std::int64_t bindings_seen = 0;
-    for (std::int64_t index = 0; index < h.hash_size; ++index) {
-        cell_ref cell = cell_at(h, index);
-        cell.ptr = load(cell.page, cell.word + cell_ptr);
-        cell.found = true;
+    int result = 0;
+    for_each_cell(h, [&](std::int32_t cell_page, int cell_word) {
+        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr)};
         std::int32_t page = bound_page(h, cell);
         if (page == 0)
-            continue;
+            return true;
         std::int32_t key = load(cell.page, cell.word + cell_key);
         while (page != 0) {
             if (++bindings_seen > h.total_pages)
@@ -114,14 +113,17 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
                 callback_scope in_callback(*this);
                 answer = fn(key, value_pointer(value), value.size());
             }
-            if (answer < 0)
-                return answer;
+            if (answer < 0) {
+                result = answer;
+                return false;
+            }
             if (answer != answer_continue)
                 bad_answer("iter", answer);
             page = b.older;
         }
-    }
-    return 0;
+        return true;
+    });
+    return result;
 }
 
 int table::iter_keys(function_ref<int(std::int32_t)> fn)
@@ -129,23 +131,25 @@ int table::iter_keys(function_ref<int(std::int32_t)> fn)
     operation op(*this);
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
-    for (std::int64_t index = 0; index < h.hash_size; ++index) {
-        cell_ref cell = cell_at(h, index);
-        cell.ptr = load(cell.page, cell.word + cell_ptr);
-        cell.found = true;
+    int result = 0;
+    for_each_cell(h, [&](std::int32_t cell_page, int cell_word) {
+        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr)};
         if (bound_page(h, cell) == 0)
-            continue;
+            return true;
         int answer;
         {
             callback_scope in_callback(*this);
             answer = fn(load(cell.page, cell.word + cell_key));
         }
-        if (answer < 0)
-            return answer;
+        if (answer < 0) {
+            result = answer;
+            return false;
+        }
         if (answer != answer_continue)
             bad_answer("iter_keys", answer);
-    }
-    return 0;
+        return true;
+    });
+    return result;
 }
 
 int table::find_blocks(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
@@ -232,7 +236,7 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
         } else {
             referrer_page = page;
             if (announce_remove) {
-                referrer_lock.reset();
+                // emplace releases the previous referrer's lock first.
                 referrer_lock.emplace(std::move(*current_lock));
                 current_lock.reset();
             }
