@@ -106,9 +106,11 @@ private:
         throw error(errc::corrupt, fmt::format("{}: cannot repair: {}", name_, why));
     }
 
+    // The structure only: the counters are rebuilt, whatever they say.
     void read_header()
     {
-        if (bytes_ / (static_cast<std::uint64_t>(words_per_page_) * 4) <= static_cast<std::uint64_t>(descriptor_page_))
+        const auto available = static_cast<std::int64_t>(bytes_ / (static_cast<std::uint64_t>(words_per_page_) * 4));
+        if (available <= descriptor_page_)
             cannot_repair(fmt::format("the object's {} bytes do not hold the descriptor page", bytes_));
         descriptor_words words;
         load_descriptor(pages_.at(descriptor_page_, 0), words);
@@ -117,11 +119,8 @@ private:
             if (first_fault.empty())
                 first_fault = std::move(message);
         };
-        const auto available = static_cast<std::int64_t>(bytes_ / (static_cast<std::uint64_t>(words_per_page_) * 4));
         if (!read_structure(words, descriptor_page_, available, cells_per_page(words_per_page_), h_, fault))
             cannot_repair(first_fault);
-        // The counters are rebuilt: their faults do not matter.
-        read_counters(words, h_, [](problem_kind, std::string) {});
         owners_.emplace(h_.total_pages);
         owners_->claim_structure(h_);
     }
