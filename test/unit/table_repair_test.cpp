@@ -2,7 +2,8 @@
 // are reclaimed, damaged bindings dropped and counted, the others kept in
 // their per-key order, in every locking mode; and after a writer killed at
 // any store of an add, replace, remove or hash resize with record locking,
-// repair leaves a sound table holding every committed binding.
+// repair leaves a sound table holding every committed binding; a repair
+// killed at any store is finished by the next one, with the same bindings.
 #include "netshm_test_helpers.hpp"
 #include "testing.h"
 
@@ -569,6 +570,59 @@ TEST_CASE("repair: after a record-mode writer killed at any store, every committ
         }
         CHECK(finished);
     }
+}
+
+TEST_CASE("repair: a repair killed at any store is finished by the next repair, with the same bindings",
+          "[repair][kill]")
+{
+    // Pages leaked, a damaged binding in the middle of key 7's chain (its
+    // neighbours relinked) and a wrong binding count: every step stores.
+    auto damage = [](repair_fixture &f) {
+        populate(f);
+        leak_unpublished_binding(f, 500, 60, 2);
+        int32_t middle = 0;
+        for (int32_t p = 2; p < f.page(1)[1]; ++p)
+            if (f.page(p)[0] == content_magic && f.page(p)[1] == 7 && f.page(p)[5] == 50)
+                middle = p;
+        REQUIRE(middle != 0);
+        f.page(f.page(middle)[2])[0] = 0x0BADF00D;
+        f.page(1)[d_bindings] += 2;
+    };
+    contents_t repaired;
+    {
+        repair_fixture f(NETSHM_RECORD_LOCKING);
+        damage(f);
+        repair_ok(f.get());
+        repaired = contents(f.get());
+    }
+    bool finished = false;
+    for (long long store = 1; !finished && store < 1000; ++store) {
+        CAPTURE(store);
+        repair_fixture f(NETSHM_RECORD_LOCKING);
+        damage(f);
+        f.table.reset();
+        const pid_t child = fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            netshm_table *t = open_in_child(f.path, NETSHM_RECORD_LOCKING);
+            netshm_repair_report report{};
+            report.struct_size = sizeof report;
+            netshm_testing_kill_before_store(store);
+            _exit(netshm_repair(t, &report) == NETSHM_OK ? 0 : 4);
+        }
+        int status = 0;
+        REQUIRE(waitpid(child, &status, 0) == child);
+        finished = WIFEXITED(status);
+        if (finished)
+            REQUIRE(WEXITSTATUS(status) == 0);
+        netshm_table *t = nullptr;
+        REQUIRE_NETSHM_OK(netshm_manage(f.descr.get(), NETSHM_RECORD_LOCKING, 0, -1, &t));
+        f.table.reset(t);
+        repair_ok(f.get());
+        REQUIRE(problems(f.get()) == 0);
+        REQUIRE(contents(f.get()) == repaired);
+    }
+    CHECK(finished);
 }
 
 } // namespace
