@@ -1,4 +1,4 @@
-// The C ABI of the integrity check and the statistics.
+// The C ABI of the integrity check, the statistics and the repair.
 #include "boundary.hpp"
 #include "handles.hpp"
 #include "netshm.h"
@@ -34,6 +34,31 @@ static_assert(int{NETSHM_PROBLEM_MASTER} == int(core::problem_kind::master) &&
 // every field after the first two is 8 bytes wide.
 static_assert(offsetof(netshm_stats, object_bytes) == 8 && sizeof(netshm_stats) % 8 == 0);
 constexpr std::uint32_t min_stats_size = 8;
+// The same for netshm_repair_report.
+static_assert(offsetof(netshm_repair_report, bindings_kept) == 8 && sizeof(netshm_repair_report) % 8 == 0);
+constexpr std::uint32_t min_repair_report_size = 8;
+
+namespace {
+
+// The whole fields of `all` (8 bytes each after the first `minimum`) that fit
+// in the caller's struct_size, copied to `out`, struct_size set to their size.
+template <class Report>
+void fill_sized(Report *out, Report all, std::uint32_t minimum)
+{
+    std::size_t filled = std::min<std::size_t>(out->struct_size, sizeof(Report));
+    filled -= (filled - minimum) % 8;
+    all.struct_size = static_cast<std::uint32_t>(filled);
+    std::memcpy(out, &all, filled);
+}
+
+std::uint32_t checked_struct_size(std::uint32_t size, std::uint32_t minimum, const char *function)
+{
+    if (size < minimum)
+        core::throw_invalid(fmt::format("{}: struct_size {} is smaller than {}", function, size, minimum));
+    return size;
+}
+
+} // namespace
 
 extern "C" {
 
@@ -62,16 +87,24 @@ int netshm_stat(netshm_table *table, netshm_stats *out)
 {
     return guarded([&] {
         require(out, "netshm_stat", "out");
-        std::uint32_t size = out->struct_size;
-        if (size < min_stats_size)
-            core::throw_invalid(fmt::format("netshm_stat: struct_size {} is smaller than {}", size, min_stats_size));
+        checked_struct_size(out->struct_size, min_stats_size, "netshm_stat");
         core::table_stats s = live(table, "netshm_stat").stat();
-        std::size_t filled = std::min<std::size_t>(size, sizeof(netshm_stats));
-        filled -= (filled - min_stats_size) % 8;
-        netshm_stats all{static_cast<std::uint32_t>(filled), s.pagesize, s.object_bytes, s.total_pages,
-                         s.free_pages, s.hash_pages, s.content_pages, s.extents, s.hash_cells, s.claimed_cells,
-                         s.bindings, s.distinct_keys, s.value_bytes, s.longest_probe};
-        std::memcpy(out, &all, filled);
+        fill_sized(out,
+                   netshm_stats{0, s.pagesize, s.object_bytes, s.total_pages, s.free_pages, s.hash_pages,
+                                s.content_pages, s.extents, s.hash_cells, s.claimed_cells, s.bindings,
+                                s.distinct_keys, s.value_bytes, s.longest_probe},
+                   min_stats_size);
+    });
+}
+
+int netshm_repair(netshm_table *table, netshm_repair_report *out)
+{
+    return guarded([&] {
+        require(out, "netshm_repair", "out");
+        checked_struct_size(out->struct_size, min_repair_report_size, "netshm_repair");
+        core::repair_report r = live(table, "netshm_repair").repair();
+        fill_sized(out, netshm_repair_report{0, r.bindings_kept, r.bindings_dropped, r.pages_reclaimed},
+                   min_repair_report_size);
     });
 }
 

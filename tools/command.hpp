@@ -14,7 +14,7 @@ class arguments;
 // The tool's exit statuses (tools/README.md, "Exit status").
 enum exit_status : int {
     exit_ok = 0,
-    // A key not bound, `mem` false, problems found by `check`.
+    // A key not bound, `mem` false, problems found by `check` (or left by `repair`).
     exit_negative = 1,
     // Bad usage, a system error, a missing object, a corrupt table, ...
     exit_failure = 2,
@@ -44,7 +44,7 @@ struct command {
 // The subcommands, one file each (cmd_*.cpp).
 extern const command create_command, add_command, replace_command, remove_command, get_command,
     get_all_command, mem_command, length_command, dump_command, load_command, stat_command, check_command,
-    unlink_command, list_command, bench_command;
+    repair_command, unlink_command, list_command, bench_command;
 
 // The subcommands, in the order `netshm --help` lists them.
 std::span<const command *const> all_commands();

@@ -15,8 +15,8 @@ other '/'), else a file path.
 
 constexpr std::string_view exit_status_note = R"(
 Exit status: 0 success; 1 not found (an unbound key, `mem` false) or problems
-found (`check`); 2 usage errors, system errors, a missing object, a corrupt
-table and any other failure.
+found (`check`, or left by `repair`); 2 usage errors, system errors, a missing
+object, a corrupt table and any other failure.
 )";
 
 } // namespace

@@ -843,6 +843,60 @@ typedef struct netshm_stats {
  */
 NETSHM_API int netshm_stat(netshm_table *table, netshm_stats *out);
 
+
+/* ---------------------------------------------------------------- repair */
+
+/**
+ * What netshm_repair() did.  The struct may grow at its end in later
+ * versions: set struct_size to sizeof(netshm_repair_report) before the call;
+ * the library fills the whole fields that fit in that many bytes and sets
+ * struct_size to the bytes it filled (as netshm_stats).
+ */
+typedef struct netshm_repair_report {
+    uint32_t struct_size;      /**< [in/out] sizeof(netshm_repair_report) */
+    uint64_t bindings_kept;    /**< bindings reachable from the index and intact, kept in their order
+                                    (for a sound table: its length) */
+    uint64_t bindings_dropped; /**< bindings the index or an older-binding link led to that were
+                                    damaged (or that an unreadable link named): gone */
+    uint64_t pages_reclaimed;  /**< pages put on the free list that were not on it: pages a killed
+                                    writer took (a binding never committed, or not yet freed by a
+                                    remove), pages nobody owned, the pages of dropped bindings */
+} netshm_repair_report;
+
+/**
+ * Repairs a table whose index, counters or free list are wrong, typically
+ * after a writer was killed with record locking (pages taken and never given
+ * back: netshm_check() reports lost pages and netshm_stat() refuses).  Under
+ * the exclusive lock (record locking: the descriptor page's write lock, which
+ * every reader and writer of this library and of OCamlnet takes first; mutex
+ * locking: the writer mutex, also when its area is marked corrupt; no
+ * locking: nothing), it rebuilds the hash index, the counters and the free
+ * list from the content pages: every intact binding the index leads to is
+ * kept in its per-key order, damaged ones are dropped, bindings never
+ * committed and pages nobody owns go to the free list (doc/guide.md, "After
+ * a crash", says exactly what is kept).  A sound table is left as it is, byte
+ * for byte.  Afterwards netshm_check() finds no problem.  A repair killed
+ * midway leaves a table that netshm_repair() repairs again.
+ *
+ * @param table the table (any locking mode).
+ * @param[in,out] out what was done; out->struct_size must be set first.
+ * @retval NETSHM_OK          success: the table is sound.
+ * @retval NETSHM_EINVAL      NULL argument, or struct_size smaller than 8.
+ * @retval NETSHM_EREADONLY   the table is read-only.
+ * @retval NETSHM_ESELFLOCKED called from a callback of this table.
+ * @retval NETSHM_ECORRUPT    the descriptor's structure (magic, page count,
+ *                            hash size, extents) is damaged or the object is
+ *                            smaller than its page count: the pages cannot be
+ *                            found by it, and nothing was changed.
+ * @retval NETSHM_EDEADLK     the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED     the descriptor was closed.
+ * @retval NETSHM_EFORKED     the table was inherited across fork.
+ * @retval NETSHM_ESYS        an OS error (fcntl, fstat, mmap).
+ * @retval NETSHM_ENOMEM      out of memory.
+ * @threads Any thread; not from callbacks (NETSHM_ESELFLOCKED).
+ */
+NETSHM_API int netshm_repair(netshm_table *table, netshm_repair_report *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -342,6 +342,8 @@ struct problem {
 
 // table::stat's answer; struct_size is what the library filled.
 using stats = netshm_stats;
+// What table::repair() did (netshm_repair_report).
+using repair_report = netshm_repair_report;
 
 // A table managed on an open descriptor, which must outlive it.  Move-only;
 // closed by the destructor.  A handle must not be used in a forked child.
@@ -562,6 +564,18 @@ public:
         s.struct_size = sizeof s;
         detail::check(netshm_stat(live(), &s));
         return s;
+    }
+
+    // Rebuilds the index, counters and free list from the content pages
+    // under the exclusive lock (netshm_repair): what was kept, dropped and
+    // reclaimed.  Throws corrupt_file when the descriptor's structure is too
+    // damaged to find the pages by.
+    repair_report repair()
+    {
+        repair_report r{};
+        r.struct_size = sizeof r;
+        detail::check(netshm_repair(live(), &r));
+        return r;
     }
 
 private:

@@ -3,6 +3,8 @@
 // the free list, and a page claimed twice is reported by the caller.
 #pragma once
 
+#include "format/descriptor.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,6 +27,19 @@ public:
     void claim(std::int32_t page, page_role role, std::int32_t tag = 0)
     {
         owners_.at(static_cast<std::size_t>(page)) = {role, tag};
+    }
+
+    // The pages of the table's structure, which `h` (validated) places: the
+    // master, the descriptor and every hash page.
+    void claim_structure(const header &h)
+    {
+        claim(0, page_role::master);
+        claim(h.descriptor_page, page_role::descriptor);
+        for (int i = 0; i < h.extent_count; ++i) {
+            const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
+            for (std::int32_t page = extent.first_page; page < extent.first_page + extent.pages; ++page)
+                claim(page, page_role::hash);
+        }
     }
 
     // A page a pointer may name: inside the table, not the master, the

@@ -65,14 +65,9 @@ bool image_walk::read_descriptor()
     stats_.claimed_cells = static_cast<std::uint64_t>(claimed_cells_.value_or(0));
     stats_.extents = static_cast<std::uint64_t>(header_.extent_count);
     owners_.emplace(header_.total_pages);
-    owners_->claim(0, page_role::master);
-    owners_->claim(d, page_role::descriptor);
-    for (int i = 0; i < header_.extent_count; ++i) {
-        const hash_extent &extent = header_.extents[static_cast<std::size_t>(i)];
-        for (std::int32_t page = extent.first_page; page < extent.first_page + extent.pages; ++page)
-            owners_->claim(page, page_role::hash);
-        stats_.hash_pages += static_cast<std::uint64_t>(extent.pages);
-    }
+    owners_->claim_structure(header_);
+    for (int i = 0; i < header_.extent_count; ++i)
+        stats_.hash_pages += static_cast<std::uint64_t>(header_.extents[static_cast<std::size_t>(i)].pages);
     return true;
 }
 

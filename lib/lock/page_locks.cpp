@@ -18,6 +18,16 @@ void page_locks::lock(std::int32_t page, lock_kind kind)
         state_->lock(static_cast<off_t>(page) * words_per_page_, kind, lock_subject{"page", page});
 }
 
+void page_locks::lock_for_repair(std::int32_t page)
+{
+    if (writer_) {
+        writer_->acquire_for_repair(recover_);
+        writer_->begin_write();
+        return;
+    }
+    lock(page, lock_kind::write);
+}
+
 void page_locks::unlock(std::int32_t page)
 {
     if (writer_)

@@ -38,6 +38,10 @@ public:
     // These require the state's mutex (held by the table's operation scope).
     void lock(std::int32_t page, lock_kind kind);
     void unlock(std::int32_t page);
+    // The write lock of `page` for a repair: with mutex locking, a hold of
+    // the writer mutex even when a recovery fails or the area is marked
+    // corrupt (writer_mutex::acquire_for_repair).  Released by unlock().
+    void lock_for_repair(std::int32_t page);
 
     // A group holds the mutex until it ends, on the thread that began it.
     void begin_group();
@@ -63,6 +67,12 @@ public:
     page_lock_guard(page_locks &locks, std::int32_t page, lock_kind kind) : locks_(&locks), page_(page)
     {
         locks.lock(page, kind);
+    }
+    // The write lock of a repair (page_locks::lock_for_repair).
+    struct for_repair {};
+    page_lock_guard(page_locks &locks, std::int32_t page, for_repair) : locks_(&locks), page_(page)
+    {
+        locks.lock_for_repair(page);
     }
     page_lock_guard(const page_lock_guard &) = delete;
     page_lock_guard &operator=(const page_lock_guard &) = delete;

@@ -30,15 +30,31 @@ writer_mutex::~writer_mutex()
 
 void writer_mutex::acquire(recovery recover)
 {
+    hold(recover, false);
+}
+
+void writer_mutex::acquire_for_repair(recovery recover)
+{
+    hold(recover, true);
+}
+
+void writer_mutex::hold(recovery recover, bool for_repair)
+{
     if (depth_ > 0) {
         ++depth_;
         return;
     }
-    lock_fresh(recover);
+    lock_fresh(recover, for_repair);
     depth_ = 1;
 }
 
-void writer_mutex::lock_fresh(recovery recover)
+void writer_mutex::clear_damage() noexcept
+{
+    area_.clear_intent();
+    area_.set_corrupt(false);
+}
+
+void writer_mutex::lock_fresh(recovery recover, bool for_repair)
 {
     // Zeroed words are a valid process-private mutex: never lock one.
     if (!area_.is_initialised())
@@ -53,6 +69,15 @@ void writer_mutex::lock_fresh(recovery recover)
             recover(area_);
             area_.end_write();
         }
+    } catch (const error &e) {
+        // The recovery marked the damage it found; a repair goes on and
+        // rebuilds the table from its content pages.
+        if (!for_repair || e.code() != errc::corrupt) {
+            if (owner_died)
+                area_.mark_consistent();
+            area_.unlock();
+            throw;
+        }
     } catch (...) {
         if (owner_died)
             area_.mark_consistent();
@@ -61,7 +86,7 @@ void writer_mutex::lock_fresh(recovery recover)
     }
     if (owner_died)
         area_.mark_consistent();
-    if (area_.is_corrupt()) {
+    if (area_.is_corrupt() && !for_repair) {
         area_.unlock();
         throw error(errc::corrupt, fmt::format("{}: marked corrupt: a writer died while it changed the table "
                                                "under mutex locking, and its recovery found damage it cannot "

@@ -45,6 +45,12 @@ public:
     // lock area wiped by a process that does not use mutex locking are
     // errc::corrupt, with nothing held.
     void acquire(recovery recover);
+    // acquire for a repair, which rebuilds the table whatever state it is
+    // in: a failed recovery or a corrupt mark does not refuse the hold (the
+    // repair clears both with clear_damage() once it succeeded).
+    void acquire_for_repair(recovery recover);
+    // After a successful repair (requires a hold): no intent, no corrupt mark.
+    void clear_damage() noexcept;
     // One hold less; the last makes the sequence counter even again if a
     // write made it odd and finished (a mutation whose undo failed leaves it
     // odd and its intent recorded, for the next holder), then unlocks the mutex.
@@ -56,7 +62,8 @@ public:
 
 private:
     writer_mutex(int fd, std::string name) : area_(fd, name), name_(std::move(name)) {}
-    void lock_fresh(recovery recover);
+    void hold(recovery recover, bool for_repair);
+    void lock_fresh(recovery recover, bool for_repair);
 
     lock_area area_;
     std::string name_;

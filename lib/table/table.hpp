@@ -10,6 +10,7 @@
 #include "image/integrity.hpp"
 #include "lock/page_locks.hpp"
 #include "lock/presence.hpp"
+#include "recovery/repair.hpp"
 #include "shm/mapping.hpp"
 #include "shm/shm_object.hpp"
 #include "util/function_ref.hpp"
@@ -75,6 +76,9 @@ public:
     integrity_report check();
     // check()'s statistics; errc::corrupt naming the first problem if any.
     table_stats stat();
+    // Rebuilds the index, the counters and the free list from the content
+    // pages under the exclusive lock (recovery/repair.hpp says what is kept).
+    repair_report repair();
 
     struct memory_view {
         std::int32_t *base;

@@ -120,6 +120,7 @@ static void test_check_and_stat(void)
     netshm_descr *descr = NULL;
     netshm_table *table = NULL;
     netshm_stats stats;
+    netshm_repair_report report;
     int32_t value[3] = {1, 2, 3};
     int32_t *base = NULL;
     size_t pages = 0, words_per_page = 0;
@@ -145,6 +146,15 @@ static void test_check_and_stat(void)
         EXPECT(netshm_check(table, count_problem, &seen) == 1);
         EXPECT(seen == 1);
         EXPECT(netshm_stat(table, &stats) == NETSHM_ECORRUPT);
+
+        /* repair puts the count right */
+        memset(&report, 0, sizeof report);
+        report.struct_size = sizeof report;
+        EXPECT(netshm_repair(table, &report) == NETSHM_OK);
+        EXPECT(report.struct_size == sizeof report && report.bindings_kept == 1 && report.bindings_dropped == 0 &&
+               report.pages_reclaimed == 0);
+        EXPECT(netshm_check(table, NULL, NULL) == 0);
+        EXPECT(netshm_stat(table, &stats) == NETSHM_OK);
         EXPECT(netshm_table_close(table) == NETSHM_OK);
     }
     EXPECT(netshm_unlink(NETSHM_TYPE_POSIX, netshm_name(descr)) == NETSHM_OK);

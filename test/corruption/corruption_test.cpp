@@ -2,7 +2,8 @@
 // run through manage and every read and write operation (see exercise.hpp).
 // Only NETSHM_OK, NETSHM_ENOTFOUND and NETSHM_ECORRUPT may come back (manage
 // may also refuse a page size the damaged table seems to have), never a crash
-// or a hang, and an ECORRUPT message names the page.
+// or a hang, and an ECORRUPT message names the page; netshm_repair then
+// leaves every table it accepts sound.
 //
 // The files run in forked children, a batch each, with an alarm() per file:
 // a crash or hang is pinned to its file, reported with the file's
@@ -393,7 +394,8 @@ TEST_CASE("corruption: mutated tables give only OK, ENOTFOUND or ECORRUPT, never
                    << ", EREADONLY for an empty file " << s.manage_readonly_empty << "; " << s.calls
                    << " calls: OK " << s.ok << ", ENOTFOUND " << s.not_found << ", ECORRUPT " << s.corrupt
                    << "; netshm_check found " << s.checked_sound << " tables sound and " << s.checked_damaged
-                   << " damaged (" << s.problems << " problems)");
+                   << " damaged (" << s.problems << " problems); netshm_repair repaired " << s.repaired
+                   << " and refused " << s.repair_refused);
     INFO("crashes and hangs:" << joined(run.crashes));
     CHECK(run.crashes.empty());
     INFO("first of " << run.bad_results << " results that must not come back:" << joined(run.bad_result_text));
@@ -406,6 +408,8 @@ TEST_CASE("corruption: mutated tables give only OK, ENOTFOUND or ECORRUPT, never
         CHECK(s.corrupt > s.manage_corrupt + s.files / 2);
         // netshm_check finds damage in most tables that manage accepts.
         CHECK(s.checked_damaged * 2 > s.manage_ok);
+        // netshm_repair repairs most tables that manage accepts for writing.
+        CHECK(s.repaired > 10 * s.repair_refused);
     }
 }
 

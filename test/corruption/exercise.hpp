@@ -4,7 +4,9 @@
 // page size other than the table's, and an ECORRUPT message names the page.
 // netshm_check runs before and after the writes: it reports problems, never
 // fails, netshm_stat agrees with it, and a table it finds sound gives no
-// ECORRUPT to any operation until the next check.
+// ECORRUPT to any operation until the next check.  At the end of a writable
+// pass netshm_repair runs: it returns OK or ECORRUPT, and after OK
+// netshm_check finds the table sound.
 // Everything read is touched, so a bad pointer or mapping shows under ASan or
 // as a crash.  No Catch2 here: this runs in forked children.
 #pragma once
@@ -32,6 +34,7 @@ struct run_stats {
     uint64_t manage_ok, manage_corrupt, manage_other_pagesize, manage_readonly_empty;
     uint64_t calls, ok, not_found, corrupt;
     uint64_t checked_sound, checked_damaged, problems;
+    uint64_t repaired, repair_refused;
 };
 
 // Where a violation is reported: bad_result is a result code that must not
@@ -161,6 +164,7 @@ private:
                 writes(table);
                 check_and_stat(table);
                 reads(table);
+                repair(table);
             }
             netshm_table_close(table);
         } else if (rc == NETSHM_ECORRUPT) {
@@ -202,6 +206,30 @@ private:
         if (rc == NETSHM_OK)
             touch(reinterpret_cast<const int32_t *>(&s), sizeof s / 4);
         sound_ = problems == 0;
+    }
+
+    // Repair: OK and then sound, or ECORRUPT (a descriptor it cannot find the
+    // pages by) naming the page; the table is read again afterwards.
+    void repair(netshm_table *t)
+    {
+        netshm_repair_report report{};
+        report.struct_size = sizeof report;
+        const int rc = netshm_repair(t, &report);
+        check("repair", rc);
+        if (rc != NETSHM_OK) {
+            ++stats_.repair_refused;
+            return;
+        }
+        ++stats_.repaired;
+        const int problems = netshm_check(t, nullptr, nullptr);
+        if (problems != 0)
+            sink_.bad_result(where("repair", rc) + "\n      but netshm_check found " + std::to_string(problems) +
+                             " problems afterwards");
+        sound_ = problems == 0;
+        size_t length = 0;
+        if (netshm_length(t, &length) != NETSHM_OK || length != report.bindings_kept)
+            sink_.bad_result(where("repair", rc) + "\n      but the length is not the bindings kept");
+        reads(t);
     }
 
     // A problem is of a known kind and its message names its page.

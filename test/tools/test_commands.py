@@ -7,7 +7,7 @@ import stat
 from tool_harness import ToolTestCase, main
 
 SUBCOMMANDS = ["create", "add", "replace", "remove", "get", "get-all", "mem", "length", "dump", "load",
-               "stat", "check", "unlink", "list", "bench"]
+               "stat", "check", "repair", "unlink", "list", "bench"]
 
 
 class HelpTest(ToolTestCase):

@@ -1,6 +1,7 @@
 """The tool on tables of the real OCamlnet Netshm, and OCamlnet on tables the
-tool loaded: `netshm dump` prints what Netshm.dump prints, `check` finds them
-sound, and POSIX tables are shared through OCamlnet 4.1.9's lock files.
+tool loaded or repaired: `netshm dump` prints what Netshm.dump prints, `check`
+finds them sound, and POSIX tables are shared through OCamlnet 4.1.9's lock
+files.
 
 Usage: test_ocaml_tables.py PATH/TO/netshm PATH/TO/netshm_ocaml_helper
 (the helper of test/interop, which runs an operation script through Netshm).
@@ -11,7 +12,7 @@ import random
 import subprocess
 import sys
 
-from tool_harness import INT32_MAX, INT32_MIN, ToolTestCase, dump_json, main, random_table
+from tool_harness import INT32_MAX, INT32_MIN, ToolTestCase, dump_json, main, random_table, read_words, write_word
 
 HELPER = None  # set below, before main()
 
@@ -54,6 +55,22 @@ class OcamlTablesTest(ToolTestCase):
         path = self.file_object("loaded")
         self.tool("load", path, stdin=dump_json(random_table(3, keys=120), 192))
         self.assertEqual(self.ocaml(path, 192, "netdump\n"), self.tool("dump", path).stdout)
+
+    def test_tables_repaired_by_the_tool(self):
+        path = self.file_object("repaired")
+        self.tool("load", path, stdin=dump_json(random_table(5, keys=120), 256))
+        words, w = read_words(path), 256 // 4
+        head, count = words[w + 5], words[w + 6]
+        self.assertGreaterEqual(count, 2)
+        # Two pages taken off the free list, as by a writer killed before it linked them.
+        write_word(path, w + 5, words[words[head * w + 1] * w + 1])
+        write_word(path, w + 6, count - 2)
+        self.tool("check", path, status=1)
+        self.assertIn("reclaimed 2 pages", self.tool("repair", path).stdout)
+        self.assertEqual(self.ocaml(path, 256, "netdump\n"), self.tool("dump", path).stdout)
+        # OCamlnet writes on the repaired table, which stays sound.
+        self.assertEqual(self.ocaml(path, 256, random_script(6, operations=200)), self.tool("dump", path).stdout)
+        self.assertEqual(self.tool("check", path).stdout, "table is sound\n")
 
     def test_posix_tables_locked_through_a_lock_file(self):
         name = self.posix_object()
