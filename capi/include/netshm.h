@@ -28,6 +28,12 @@
  *    back while tables are in use.
  *  - Remote file systems: record locks and shared mappings over NFS are not
  *    reliable; use /dev/shm or a local file system.
+ *  - Hostile names: netshm_open() never follows a symbolic link with O_CREAT or
+ *    O_TRUNC, opens only regular files and shm objects, and refuses O_TRUNC
+ *    while a table is open on the object; netshm_manage() never writes a table
+ *    over data that is not one.  Truncating an object behind the library's
+ *    back, or while only NETSHM_NO_LOCKING or OCamlnet processes use it, still
+ *    kills the processes that map it (SIGBUS).
  *  - A process killed at any time never blocks the others (the kernel drops its
  *    locks), but a write interrupted half-way can leave the table inconsistent:
  *    format 1 has no journal.
