@@ -106,14 +106,15 @@ int open_descriptor(shm_kind kind, const std::string &name, int oflags, unsigned
             require_regular(fd, name);
             return fd;
         }
-        if (errno == EINTR)
+        const int err = errno;
+        if (err == EINTR)
             continue;
-        if (errno == ELOOP && no_follow && is_symbolic_link(name))
+        if (err == ELOOP && no_follow && is_symbolic_link(name))
             throw error(errc::system,
                         "open " + name + ": a symbolic link, never followed when the object may be created or "
                         "truncated (open the link's target by its own name)",
                         ELOOP);
-        throw_system(errno, open_verb(kind), name);
+        throw_system(err, open_verb(kind), name);
     }
 }
 
