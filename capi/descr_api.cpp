@@ -1,8 +1,10 @@
 // The C ABI of shared-memory objects: open, create, name, close, unlink, chmod, chown.
 #include "boundary.hpp"
 #include "handles.hpp"
+#include "lock/presence.hpp"
 #include "netshm.h"
 
+#include <fcntl.h>
 #include <string>
 
 using netshm::capi::guarded;
@@ -20,8 +22,11 @@ shm_kind kind_of(const netshm_type &type)
     return static_cast<shm_kind>(raw);
 }
 
-void hand_out(std::shared_ptr<shm_object> object, netshm_descr **out)
+// O_TRUNC is applied here, where it can be refused while a table is in use.
+void hand_out(std::shared_ptr<shm_object> object, int oflags, netshm_descr **out)
 {
+    if ((oflags & O_TRUNC) != 0)
+        netshm::core::truncate_unless_open(*object);
     *out = new netshm_descr{std::move(object)};
 }
 
@@ -46,7 +51,7 @@ int netshm_open(netshm_type type, const char *name, int oflags, unsigned mode, n
         require(out, "netshm_open", "out");
         *out = nullptr;
         require(name, "netshm_open", "name");
-        hand_out(shm_object::open(kind_of(type), name, oflags, mode), out);
+        hand_out(shm_object::open(kind_of(type), name, oflags, mode), oflags, out);
     });
 }
 
@@ -57,7 +62,7 @@ int netshm_create_unique(netshm_type type, const char *name_template, unsigned m
         require(out, "netshm_create_unique", "out");
         *out = nullptr;
         require(name_template, "netshm_create_unique", "name_template");
-        hand_out(shm_object::create_unique(kind_of(type), name_template, mode), out);
+        hand_out(shm_object::create_unique(kind_of(type), name_template, mode), 0, out);
     });
 }
 
@@ -69,7 +74,7 @@ int netshm_open_posix_lockfile(const char *shm_name, const char *lock_file, int 
         *out = nullptr;
         require(shm_name, "netshm_open_posix_lockfile", "shm_name");
         require(lock_file, "netshm_open_posix_lockfile", "lock_file");
-        hand_out(shm_object::open_with_lock_file(shm_name, lock_file, oflags, mode), out);
+        hand_out(shm_object::open_with_lock_file(shm_name, lock_file, oflags, mode), oflags, out);
     });
 }
 

@@ -14,7 +14,7 @@ constexpr option_spec options[] = {
                         "an existing table's own)"},
     {"--init", "N", "size the hash table for about N keys (default 1000)"},
     {"--mode", "OCTAL", "permissions of a new object (default 600)"},
-    {"--force", "", "re-initialise the object if it exists, deleting its bindings"},
+    {"--force", "", "re-initialise the object's table if it exists, deleting its bindings"},
     lock_file_option,
 };
 
@@ -36,7 +36,8 @@ const command create_command{
     "create", "OBJ [--pagesize P] [--init N] [--mode OCTAL] [--force]", "create a table",
     "Creates the object OBJ holding an empty table. An existing object is an error\n"
     "unless --force is given: then its table is re-initialised (every binding is\n"
-    "deleted; the object never shrinks).",
+    "deleted; the object never shrinks). --force never writes over an object that\n"
+    "holds other data, nor through a symbolic link.",
     options, run};
 
 } // namespace netshm_tool

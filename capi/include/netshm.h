@@ -28,6 +28,12 @@
  *    back while tables are in use.
  *  - Remote file systems: record locks and shared mappings over NFS are not
  *    reliable; use /dev/shm or a local file system.
+ *  - Hostile names: netshm_open() never follows a symbolic link with O_CREAT or
+ *    O_TRUNC, opens only regular files and shm objects, and refuses O_TRUNC
+ *    while a table is open on the object; netshm_manage() never writes a table
+ *    over data that is not one.  Truncating an object behind the library's
+ *    back, or while only NETSHM_NO_LOCKING or OCamlnet processes use it, still
+ *    kills the processes that map it (SIGBUS).
  *  - A process killed at any time never blocks the others (the kernel drops its
  *    locks), but a write interrupted half-way can leave the table inconsistent:
  *    format 1 has no journal.
@@ -104,7 +110,8 @@ typedef enum netshm_result {
     NETSHM_ESELFLOCKED = -7,  /**< modification from a callback holding the table locked */
     NETSHM_ECLOSED = -8,      /**< the descriptor was closed */
     NETSHM_ENOTSUP = -9,      /**< not supported on this system */
-    NETSHM_EEXIST = -10,      /**< the object exists (O_EXCL) or no unique name was found */
+    NETSHM_EEXIST = -10,      /**< the object exists (O_EXCL), no unique name was found, or it
+                                   holds data that is not a table (netshm_manage with init >= 0) */
     NETSHM_ETOOBIG = -11,     /**< a size limit was hit, or a buffer is too small */
     NETSHM_EFORKED = -12,     /**< a handle inherited across fork */
     NETSHM_EBUSY = -13,       /**< the object is in use in an incompatible way */
@@ -169,17 +176,39 @@ NETSHM_API netshm_locking netshm_best_locking_method(netshm_type type);
  * @param type    NETSHM_TYPE_FILE or NETSHM_TYPE_POSIX.
  * @param name    a file path, or for POSIX a name of the form "/name": a leading
  *                '/' and no other, at most NAME_MAX bytes.  Copied.
- * @param oflags  O_RDONLY or O_RDWR, optionally with O_CREAT, O_EXCL, O_TRUNC.
- *                Other flags (O_WRONLY included) give NETSHM_EINVAL, except
- *                O_CLOEXEC: the descriptor is always opened O_CLOEXEC.
+ * The object must be a regular file or a POSIX shared-memory object: anything
+ * else (a FIFO, a device, a directory, a socket) is refused at once, never
+ * waited for.  With O_CREAT or O_TRUNC a file name that is a symbolic link is
+ * never followed (NETSHM_ESYS, ELOOP): nobody can plant a link in a shared
+ * folder to have a file of yours created, emptied or written.  Without them a
+ * link is followed; netshm_manage() still never writes a table over data
+ * that is not one.
+ *
+ * O_TRUNC empties the object only when no process, this one included, has a
+ * table on it with NETSHM_RECORD_LOCKING or NETSHM_MUTEX_LOCKING: truncating
+ * would take the pages of their mappings away and kill them with SIGBUS.
+ * Processes that hold no presence, tables with NETSHM_NO_LOCKING and OCamlnet
+ * processes, cannot be seen: do not truncate an object they use.
+ *
+ * @param oflags  O_RDONLY or O_RDWR, optionally with O_CREAT, O_EXCL, O_TRUNC
+ *                (O_TRUNC with O_RDWR only).  Other flags (O_WRONLY included)
+ *                give NETSHM_EINVAL, except O_CLOEXEC: the descriptor is always
+ *                opened O_CLOEXEC.
  * @param mode    permission bits for a new object (at most 07777).
  * @param[out] out the new handle, the caller's: released with netshm_close().
  *                Set to NULL on failure.
  * @retval NETSHM_OK        success.
- * @retval NETSHM_EINVAL    NULL argument, bad type, name, flags or mode.
+ * @retval NETSHM_EINVAL    NULL argument, bad type, name, flags or mode; O_TRUNC
+ *                          without O_RDWR; the object is not a regular file or
+ *                          shared-memory object (the message says what it is).
  * @retval NETSHM_ENOTFOUND no such object and no O_CREAT.
  * @retval NETSHM_EEXIST    O_CREAT|O_EXCL and the object exists.
- * @retval NETSHM_ESYS      another OS error, e.g. EACCES (see netshm_last_errno()).
+ * @retval NETSHM_EBUSY     O_TRUNC, and a process, this one included, has a
+ *                          table on the object with record or mutex locking;
+ *                          the object is left as it is.
+ * @retval NETSHM_ESYS      another OS error, e.g. EACCES (see netshm_last_errno());
+ *                          ELOOP for a symbolic link with O_CREAT or O_TRUNC;
+ *                          EISDIR for a directory opened O_RDWR; ENXIO for a socket.
  * @retval NETSHM_ENOTSUP   the type is not supported here.
  * @retval NETSHM_ENOMEM    out of memory.
  * @threads Any thread.
@@ -189,7 +218,8 @@ NETSHM_API int netshm_open(netshm_type type, const char *name, int oflags, unsig
 
 /**
  * Creates a new object under a unique name derived from a template: every 'X'
- * of the name is replaced by a random character of [0-9A-Z], and the object is
+ * of the name's last component (after its last '/'; the folders are taken as
+ * they are) is replaced by a random character of [0-9A-Z], and the object is
  * created O_RDWR|O_CREAT|O_EXCL, retrying with new characters (at most 1000
  * attempts) while the name exists.  netshm_name() tells the name chosen.
  *
@@ -223,10 +253,15 @@ NETSHM_API int netshm_create_unique(netshm_type type, const char *name_template,
  * @param mode      as for netshm_open().
  * @param[out] out  the new handle, released with netshm_close(); NULL on failure.
  * @retval NETSHM_OK        success.
- * @retval NETSHM_EINVAL    NULL argument, bad name, flags or mode.
+ * @retval NETSHM_EINVAL    NULL argument, bad name, flags or mode; O_TRUNC
+ *                          without O_RDWR; the object or the lock file is not a
+ *                          regular file or shared-memory object.
  * @retval NETSHM_ENOTFOUND the object or the lock file is missing and no O_CREAT.
  * @retval NETSHM_EEXIST    O_CREAT|O_EXCL and the object exists.
- * @retval NETSHM_ESYS      another OS error.
+ * @retval NETSHM_EBUSY     O_TRUNC while a table is open on the object (as for
+ *                          netshm_open(); the lock file is never truncated).
+ * @retval NETSHM_ESYS      another OS error; ELOOP for a lock file that is a
+ *                          symbolic link, with O_CREAT or O_TRUNC.
  * @retval NETSHM_ENOTSUP   POSIX objects are not supported here.
  * @retval NETSHM_ENOMEM    out of memory.
  * @threads Any thread.
@@ -344,7 +379,11 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  * @param init     < 0: keep the existing table.  >= 0: re-initialise the table
  *                 (deleting every binding), sized for about this many keys.
  *                 Re-initialising zeroes the pages past the new table and never
- *                 shrinks the object.
+ *                 shrinks the object.  It never writes over data that is not a
+ *                 table: the object's first 16 bytes must be netshm's magic (a
+ *                 table, sound or damaged) or zero (a table whose creation never
+ *                 finished).  To use an object holding anything else, empty it
+ *                 first: open it with O_TRUNC.
  * @param[out] out the table, the caller's: released with netshm_table_close()
  *                 before the descriptor is closed.  NULL on failure.
  * @retval NETSHM_OK        success.
@@ -357,6 +396,8 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  *                          by a writer that died while it changed it.
  * @retval NETSHM_EREADONLY the object is empty, or init >= 0, or the method is
  *                          NETSHM_MUTEX_LOCKING, but it was opened O_RDONLY.
+ * @retval NETSHM_EEXIST    init >= 0 but the object holds data that is not a
+ *                          table (see init); nothing is written.
  * @retval NETSHM_EBUSY     a process, this one included, has the object open
  *                          with the other of NETSHM_RECORD_LOCKING and
  *                          NETSHM_MUTEX_LOCKING.

@@ -204,7 +204,9 @@ public:
     // Takes ownership of a handle obtained from the C API.
     [[nodiscard]] explicit descriptor(netshm_descr *handle) noexcept : handle_(handle) {}
 
-    // oflags: O_RDONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC as needed.
+    // oflags: O_RDONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC as needed
+    // (netshm_open: no symbolic link followed with O_CREAT or O_TRUNC, and
+    // O_TRUNC refused with busy while a table is open on the object).
     [[nodiscard]] static descriptor open(shm_type type, const std::string &name, int oflags,
                                          unsigned mode = 0600)
     {
@@ -213,7 +215,8 @@ public:
         return descriptor(handle);
     }
 
-    // Every 'X' of the template becomes a random [0-9A-Z] character.
+    // Every 'X' of the template's last component becomes a random [0-9A-Z]
+    // character.
     [[nodiscard]] static descriptor create_unique(shm_type type, const std::string &name_template,
                                                   unsigned mode = 0600)
     {

@@ -89,6 +89,23 @@ presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other,
     }
 }
 
+void truncate_unless_open(shm_object &object)
+{
+    lock_state &s = object.locks();
+    std::lock_guard<std::recursive_mutex> operation(s.mutex());
+    if (object.size() == 0)
+        return;
+    setup_hold setup(s, lock_kind::write);
+    for (off_t present : {record_presence_byte, mutex_presence_byte}) {
+        const bool here = s.holds(present);
+        if (here || s.others_hold(present, lock_kind::write, subject(present)))
+            throw error(errc::busy, fmt::format("{}: a table on the object is open with {} locking in {} process; "
+                                                "O_TRUNC would pull its pages away, so the object is not truncated",
+                                                object.name(), method_of(present), here ? "this" : "another"));
+    }
+    object.truncate();
+}
+
 presence::presence(presence &&other) noexcept
     : state_(std::move(other.state_)), byte_(other.byte_), generation_(other.generation_)
 {

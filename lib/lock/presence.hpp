@@ -6,6 +6,7 @@
 #pragma once
 
 #include "shm/lock_state.hpp"
+#include "shm/shm_object.hpp"
 #include "util/function_ref.hpp"
 
 #include <sys/types.h>
@@ -47,5 +48,13 @@ private:
     off_t byte_ = 0;
     std::uint64_t generation_ = 0;
 };
+
+// Cuts `object` to 0 bytes (open's O_TRUNC) unless a process, this one
+// included, has a table on it with record or mutex locking: their mappings
+// would lose their pages, and their next access would die of SIGBUS.  Then
+// errc::busy, and the object is left as it is.  The setup lock keeps new
+// tables off meanwhile.  Processes holding no presence (tables with no
+// locking, OCamlnet's processes) cannot be seen.
+void truncate_unless_open(shm_object &object);
 
 } // namespace netshm::core

@@ -35,14 +35,18 @@ unsigned char random_name_generator::next_byte()
 void random_name_generator::fill_placeholders(std::string_view name_template, std::string &out)
 {
     out.assign(name_template);
-    for (char &c : out) {
-        if (c != 'X')
+    // The folders of a file's path exist already: an 'X' there is part of
+    // their name, and only the last component is made up.
+    std::size_t last_slash = out.rfind('/');
+    std::size_t first = last_slash == std::string::npos ? 0 : last_slash + 1;
+    for (std::size_t i = first; i < out.size(); ++i) {
+        if (out[i] != 'X')
             continue;
         unsigned char byte;
         do
             byte = next_byte();
         while (byte >= unbiased_limit);
-        c = alphabet[byte % alphabet.size()];
+        out[i] = alphabet[byte % alphabet.size()];
     }
 }
 

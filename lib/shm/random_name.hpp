@@ -10,8 +10,9 @@ namespace netshm::core {
 
 class random_name_generator {
 public:
-    // Writes into `out` the template with each 'X' replaced by a random
-    // character of [0-9A-Z] (upper case only: some file systems ignore case).
+    // Writes into `out` the template with each 'X' of its last component
+    // (after the last '/') replaced by a random character of [0-9A-Z] (upper
+    // case only: some file systems ignore case).
     void fill_placeholders(std::string_view name_template, std::string &out);
 
 private:

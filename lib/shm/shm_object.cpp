@@ -37,21 +37,84 @@ void validate_open_arguments(std::string_view name, int oflags, unsigned mode)
     int access = oflags & O_ACCMODE;
     if (access != O_RDONLY && access != O_RDWR)
         throw_invalid("open " + std::string(name) + ": access mode must be O_RDONLY or O_RDWR");
+    if ((oflags & O_TRUNC) != 0 && access != O_RDWR)
+        throw_invalid("open " + std::string(name) + ": O_TRUNC needs O_RDWR");
     if (mode > max_mode)
         throw_invalid("open " + std::string(name) + ": mode " + std::to_string(mode) +
                       " has bits outside 07777");
 }
 
+const char *kind_of_file(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+// Refuses anything but a regular file or shm object (a table could not live
+// there, and reading a FIFO or a device would hang or consume its data), and
+// restores blocking mode.  Closes `fd` when it throws.
+void require_regular(int fd, const std::string &name)
+{
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw_system(err, "fstat", name);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw_invalid("open " + name + ": " + kind_of_file(st.st_mode) +
+                      ", not a regular file or shared-memory object");
+    }
+    int status = ::fcntl(fd, F_GETFL);
+    if (status < 0 || ::fcntl(fd, F_SETFL, status & ~O_NONBLOCK) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw_system(err, "fcntl", name);
+    }
+}
+
+bool is_symbolic_link(const std::string &name)
+{
+    struct stat st;
+    return ::lstat(name.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+// O_TRUNC is never passed on: truncate_unless_open (lock/presence.hpp) does
+// it once no process has a table on the object.  O_NONBLOCK keeps the open of
+// a FIFO from waiting for a writer; require_regular refuses it then.  A file
+// that may be created is never reached through a symbolic link (glibc's
+// shm_open never follows one), so that nobody can plant a link in a shared
+// folder and have another user's file written.
 int open_descriptor(shm_kind kind, const std::string &name, int oflags, unsigned mode)
 {
+    const bool no_follow = kind == shm_kind::file && (oflags & (O_CREAT | O_TRUNC)) != 0;
+    const int flags = (oflags & ~O_TRUNC) | O_CLOEXEC | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0);
     for (;;) {
-        int fd = kind == shm_kind::posix
-                     ? ::shm_open(name.c_str(), oflags | O_CLOEXEC, static_cast<mode_t>(mode))
-                     : ::open(name.c_str(), oflags | O_CLOEXEC, static_cast<mode_t>(mode));
-        if (fd >= 0)
+        int fd = kind == shm_kind::posix ? ::shm_open(name.c_str(), flags, static_cast<mode_t>(mode))
+                                         : ::open(name.c_str(), flags, static_cast<mode_t>(mode));
+        if (fd >= 0) {
+            require_regular(fd, name);
             return fd;
-        if (errno != EINTR)
-            throw_system(errno, open_verb(kind), name);
+        }
+        const int err = errno;
+        if (err == EINTR)
+            continue;
+        if (err == ELOOP && no_follow && is_symbolic_link(name))
+            throw error(errc::system,
+                        "open " + name + ": a symbolic link, never followed when the object may be created or "
+                        "truncated (open the link's target by its own name)",
+                        ELOOP);
+        throw_system(err, open_verb(kind), name);
     }
 }
 
@@ -205,6 +268,17 @@ void shm_object::chown(long uid, long gid)
         throw_invalid("chown " + name_ + ": user and group ids must be -1 or between 0 and 2^32-2");
     if (::fchown(fd(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
         throw_system(errno, "chown", name_);
+}
+
+void shm_object::truncate()
+{
+    auto hold = hold_descriptor();
+    int rc;
+    do
+        rc = ::ftruncate(fd(), 0);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0)
+        throw_system(errno, "truncate", name_);
 }
 
 std::uint64_t shm_object::size() const

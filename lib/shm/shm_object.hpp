@@ -1,6 +1,7 @@
 // An open shared-memory object: a POSIX shm object or a regular file, opened
 // O_CLOEXEC, with the few operations tables need on it (size, growth) and the
-// lock_state of the file its record locks live on.
+// lock_state of the file its record locks live on.  Anything else (a FIFO, a
+// device, a directory) is refused with errc::invalid at once, without waiting.
 #pragma once
 
 #include "shm/lock_state.hpp"
@@ -18,6 +19,10 @@ enum class shm_kind : int { file = 1, posix = 2 };
 class shm_object {
 public:
     // oflags: O_RDONLY or O_RDWR, optionally O_CREAT, O_EXCL, O_TRUNC.
+    // O_TRUNC (with O_RDWR only) is checked but not applied: the caller
+    // truncates with truncate_unless_open (lock/presence.hpp), which knows
+    // whether a table is in use.  With O_CREAT or O_TRUNC a file's name is
+    // never followed if it is a symbolic link (errc::system, ELOOP).
     static std::shared_ptr<shm_object> open(shm_kind kind, std::string_view name, int oflags,
                                             unsigned mode);
     // A POSIX object whose record locks live on a companion file, as OCamlnet
@@ -25,8 +30,9 @@ public:
     static std::shared_ptr<shm_object> open_with_lock_file(std::string_view shm_name,
                                                            std::string_view lock_file, int oflags,
                                                            unsigned mode);
-    // Replaces each 'X' of the template by a random [0-9A-Z] character until an
-    // O_EXCL creation succeeds (bounded number of attempts).
+    // Replaces each 'X' of the template's last component by a random
+    // [0-9A-Z] character until an O_EXCL creation succeeds (bounded number of
+    // attempts).
     static std::shared_ptr<shm_object> create_unique(shm_kind kind, std::string_view name_template,
                                                      unsigned mode);
     static void unlink(shm_kind kind, std::string_view name);
@@ -52,6 +58,8 @@ public:
     // Makes the object at least `bytes` long with the space really reserved, so
     // that a full file system is reported here and not as SIGBUS later.
     void grow_to(std::uint64_t bytes);
+    // Cuts the object to 0 bytes: only when no process maps it.
+    void truncate();
 
     // Closes the descriptor (a second call does nothing), without dropping the
     // record locks other handles of the file hold in this process.

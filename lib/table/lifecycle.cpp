@@ -58,6 +58,7 @@ std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<sh
                              : size == 0   ? default_pagesize
                                            : pagesize_or_default(*object, size);
             int words_per_page = static_cast<int>(fresh / 4);
+            refuse_foreign_content(*object);
             write_new_table_image(*object, words_per_page, init_hint(init, words_per_page, name), false);
             written = true;
         }
@@ -169,6 +170,7 @@ void table::create_or_reinitialise(long long init)
     // Under the lock: if another process created the table meanwhile, use it.
     if (init < 0 && object_->size() != 0)
         return;
+    refuse_foreign_content(*object_);
     long long hint = init_hint(init, words_per_page_, object_->name());
     mutate(
         [&] {

@@ -127,6 +127,17 @@ class ObjectsTest(ToolTestCase):
         self.tool("create", name, "--force")
         self.assertEqual(self.tool("length", name).stdout, "0\n")
 
+    def test_create_force_never_overwrites_through_a_link_or_over_other_data(self):
+        victim = self.write_file("victim", "root:x:0:0:root:/root:/bin/bash\n")
+        link = self.file_object("link")
+        os.symlink(victim, link)
+        stderr = self.tool("create", link, "--force", status=2).stderr
+        self.assertIn("a symbolic link", stderr)
+        stderr = self.tool("create", victim, "--force", status=2).stderr
+        self.assertIn("not a netshm table", stderr)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "root:x:0:0:root:/root:/bin/bash\n")
+
     def test_create_page_size_and_mode_of_a_file(self):
         path = self.file_object()
         self.tool("create", path, "--pagesize", "160", "--init", "1", "--mode", "640")

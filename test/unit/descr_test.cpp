@@ -77,7 +77,7 @@ TEST_CASE("open: the descriptor is close-on-exec", "[descr]")
     CHECK(::fcntl(fd, F_GETFD) == FD_CLOEXEC);
 }
 
-TEST_CASE("open: O_TRUNC empties an existing object, its absence keeps the content", "[descr]")
+TEST_CASE("open: O_TRUNC empties an existing object, its absence keeps the content; it needs O_RDWR", "[descr]")
 {
     const netshm_type type = GENERATE(NETSHM_TYPE_FILE, NETSHM_TYPE_POSIX);
     scratch_names scratch;
@@ -87,6 +87,10 @@ TEST_CASE("open: O_TRUNC empties an existing object, its absence keeps the conte
     REQUIRE(::truncate(path.c_str(), 4096) == 0);
 
     open_ok(type, name, O_RDWR);
+    CHECK(stat_of(path).st_size == 4096);
+    netshm_descr *descr = nullptr;
+    CHECK_NETSHM_ERR(NETSHM_EINVAL, netshm_open(type, name.c_str(), O_RDONLY | O_TRUNC, 0600, &descr));
+    CHECK(std::string(netshm_last_error()) == "open " + name + ": O_TRUNC needs O_RDWR");
     CHECK(stat_of(path).st_size == 4096);
     open_ok(type, name, O_RDWR | O_TRUNC);
     CHECK(stat_of(path).st_size == 0);
@@ -334,6 +338,22 @@ TEST_CASE("create_unique: 1000 distinct names, each 'X' replaced by one of [0-9A
         REQUIRE_NETSHM_OK(netshm_unlink(type, name.c_str()));
         REQUIRE_FALSE(exists(scratch_names::path_of(type, name)));
     }
+}
+
+TEST_CASE("create_unique: only the last component's 'X' are replaced", "[descr]")
+{
+    scratch_names scratch;
+    const std::string folder = scratch.fresh(NETSHM_TYPE_FILE) + "-XX";
+    REQUIRE(::mkdir(folder.c_str(), 0700) == 0);
+    netshm_descr *raw = nullptr;
+
+    REQUIRE_NETSHM_OK(netshm_create_unique(NETSHM_TYPE_FILE, (folder + "/tableXXXX").c_str(), 0600, &raw));
+    descr_ptr descr(raw);
+
+    const std::string name = netshm_name(raw);
+    CHECK(name.starts_with(folder + "/table"));
+    CHECK(name.size() == folder.size() + 10);
+    CHECK(exists(name));
 }
 
 TEST_CASE("create_unique: creates O_RDWR, close-on-exec, with the mode given", "[descr]")

@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <unistd.h>
@@ -84,9 +83,6 @@ public:
           // Canonical, so that it compares equal to what /proc/self/fd links show.
           dir_(std::filesystem::canonical(std::filesystem::temp_directory_path()) / prefix_)
     {
-        // netshm_create_unique would replace an 'X' of the folder's name too.
-        if (dir_.string().find('X') != std::string::npos)
-            throw std::invalid_argument("the temporary folder " + dir_.string() + " holds an 'X'");
         // A folder of this name is a leftover of a dead process that had our pid.
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directory(dir_);

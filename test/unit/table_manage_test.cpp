@@ -205,6 +205,44 @@ TEST_CASE("table: manage refuses bad arguments and objects without a table", "[t
     }
 }
 
+TEST_CASE("table: init never writes a table over data that is not a table", "[table][manage]")
+{
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
+    const std::string text = GENERATE(as<std::string>{}, "x", "root:x:0:0:root:/root:/bin/bash\n",
+                                      std::string(16, '\0') + "after zeros", std::string(4096, 'a'));
+    CAPTURE(locking, text);
+    scratch_names names;
+    const std::string name = names.fresh(NETSHM_TYPE_FILE);
+    descr_ptr descr = open_ok(NETSHM_TYPE_FILE, name, O_RDWR | O_CREAT | O_EXCL);
+    int fd = ::open(name.c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    const bool foreign = text.find_first_not_of('\0') < 16;
+
+    netshm_table *table = nullptr;
+    const int rc = netshm_manage(descr.get(), locking, 256, 0, &table);
+    if (!foreign) {
+        // The first 16 bytes are zero: a table whose creation never finished,
+        // which init is there to redo.
+        CHECK(rc == NETSHM_OK);
+        netshm_table_close(table);
+        return;
+    }
+    CHECK_NETSHM_ERR(NETSHM_EEXIST, rc);
+    CHECK(table == nullptr);
+    CHECK_THAT(netshm_last_error(), Catch::StartsWith(name + ": the object holds " + std::to_string(text.size()) +
+                                                      " bytes that are not a netshm table"));
+    CHECK(file_bytes(name) == text);
+
+    SECTION("emptied with O_TRUNC, it takes a table")
+    {
+        descr_ptr emptied = open_ok(NETSHM_TYPE_FILE, name, O_RDWR | O_TRUNC);
+        table_ptr created = manage_ok(emptied.get(), 256, 0, locking);
+        CHECK(file_size(name) > 0);
+    }
+}
+
 TEST_CASE("table: init re-initialises, zeroes the pages past the new table and never shrinks", "[table][manage]")
 {
     const unsigned pagesize = GENERATE(160u, 256u);
