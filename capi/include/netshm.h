@@ -270,7 +270,10 @@ NETSHM_API netshm_type netshm_descr_type(const netshm_descr *descr);
  * still managing it fail with NETSHM_ECLOSED from then on (close them too).
  * Record locks held by other handles of the same object stay held: the file
  * descriptor is kept until the last user is gone.  Closing a handle twice is
- * undefined, as with free().
+ * undefined, as with free().  Allowed from a callback of a table managing the
+ * object: the running operation finishes with the mapping it has (or fails
+ * with NETSHM_ECLOSED if it needs the descriptor), later ones fail with
+ * NETSHM_ECLOSED.
  * @param descr the handle.
  * @retval NETSHM_OK     success.
  * @retval NETSHM_EINVAL NULL.
@@ -374,10 +377,16 @@ NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsign
 /**
  * Unmaps the table and frees the handle; the descriptor stays open.  A table
  * inherited across fork may be closed in the child (nothing is unlocked there).
+ * From a callback, another handle of the object may be closed, but not the
+ * table whose operation called back: that operation still uses it.
  * @param table the table.
  * @retval NETSHM_OK     success.
  * @retval NETSHM_EINVAL NULL, or the table is inside a group (end it first).
- * @threads Any thread.
+ * @retval NETSHM_EBUSY  called while a callback of one of this table's own
+ *                       operations runs (from it, or from a callback nested in
+ *                       it); the table stays open and usable: close it once the
+ *                       operation returned.
+ * @threads Any thread, but not while another thread uses the same handle.
  */
 NETSHM_API int netshm_table_close(netshm_table *table);
 
@@ -584,7 +593,7 @@ NETSHM_API void netshm_free(void *memory);
 /**
  * Calls fn for every binding of key, newest first, with the value copied out.
  * The table is read-locked while fn runs: modifying it from fn gives
- * NETSHM_ESELFLOCKED; reading is allowed.
+ * NETSHM_ESELFLOCKED, closing it NETSHM_EBUSY; reading is allowed.
  * @param table the table.
  * @param key   the key.
  * @param fn    called with the value (valid during the call only) and its
@@ -666,7 +675,7 @@ enum {
  * @param key   the key.
  * @param fn    answers NETSHM_CONTINUE, NETSHM_NEXT, NETSHM_BREAK or a negative
  *              value (stop; returned).  Modifying the table from fn gives
- *              NETSHM_ESELFLOCKED.
+ *              NETSHM_ESELFLOCKED, closing it NETSHM_EBUSY.
  * @param ctx   passed to fn.
  * @return NETSHM_OK (also when key is unbound); fn's negative answer; or
  * @retval NETSHM_EINVAL   NULL argument, or fn answered another value.

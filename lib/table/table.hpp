@@ -16,6 +16,7 @@
 #include "util/page_list.hpp"
 #include "util/shared_words.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -67,6 +68,11 @@ public:
     void group_end();
     // Inside a group begun in this process (an inherited table never is).
     bool in_group() const noexcept { return generation_ == fork_generation() && locks_.group_depth() > 0; }
+    // Inside a callback of one of this handle's own operations, which still
+    // uses the handle when the callback returns: closing it then would free
+    // what the operation uses.  (Other handles of the object may close: each
+    // operation uses only its own handle, and the shared state is shared.)
+    bool in_callback() const noexcept { return own_callbacks_.load(std::memory_order_relaxed) > 0; }
 
     void dump(int fd);
 
@@ -257,6 +263,10 @@ private:
     header validated_{};
     bool header_validated_ = false;
     std::uint64_t generation_;
+    // Callbacks of this handle's operations running now (lock_state's
+    // callbacks_active counts those of every handle of the object).  Changed
+    // under the object's mutex; atomic so that another thread may read it.
+    std::atomic<int> own_callbacks_{0};
 #ifdef NETSHM_TESTING_HOOKS
     bool mimic_ocamlnet_ = false;
 #else
