@@ -462,7 +462,8 @@ NETSHM_API int netshm_group_begin(netshm_table *table);
  * @param table the table.
  * @retval NETSHM_OK      success.
  * @retval NETSHM_EINVAL  NULL table, no group is open, or the group was begun
- *                        by another thread.
+ *                        by another thread: answered at once, without waiting
+ *                        for that thread; the group stays open for it to end.
  * @retval NETSHM_EFORKED the table was inherited across fork.
  * @retval NETSHM_ESYS    fcntl(2) failed while releasing.
  * @threads The thread that began the group.
