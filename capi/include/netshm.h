@@ -472,7 +472,9 @@ NETSHM_API int netshm_group_end(netshm_table *table);
 
 /**
  * Adds a binding of key to value[0..len); older bindings of key stay, hidden.
- * The table grows (the object too) when it needs room.
+ * The table grows (the object too) when it needs room: by a quarter of its
+ * size at least, or, when the file system has no room for that, by only the
+ * pages the value needs.
  * @param table the table.
  * @param key   the key.
  * @param value the words, copied; may be NULL when len is 0.
@@ -484,7 +486,9 @@ NETSHM_API int netshm_group_end(netshm_table *table);
  * @retval NETSHM_EREADONLY   the table is read-only.
  * @retval NETSHM_ESELFLOCKED called from a callback of this table.
  * @retval NETSHM_ECORRUPT    the table is corrupt (nothing was written).
- * @retval NETSHM_ESYS        an OS error, e.g. ENOSPC while growing.
+ * @retval NETSHM_ESYS        an OS error, e.g. ENOSPC (or EFBIG, the file size
+ *                            limit) while growing: not even the pages the
+ *                            value needs fit (nothing was written).
  * @retval NETSHM_EDEADLK     the kernel reported a lock deadlock.
  * @retval NETSHM_ECLOSED     the descriptor was closed.
  * @retval NETSHM_EFORKED     the table was inherited across fork.

@@ -120,20 +120,25 @@ private:
     // The validated header, valid until the next refresh(); mutations copy it.
     const header &refresh();
     void map_pages(std::int64_t pages);
-    void grow_object(header &h, std::int64_t new_total);
+    void grow_object(const header &h, std::int64_t new_total);
     // The pages an allocation will take, planned and checked before anything
     // is stored (the intent record names them): `growth` pages appended to
     // the object first, pushed on the free list in increasing order, then
-    // `pages` popped off its head, leaving `free_head_after` there.
+    // `pages` popped off its head, leaving `free_head_after` there.  The
+    // object's space for the growth is reserved while planning.
     struct allocation {
         std::int64_t growth;
         page_list pages;
         std::int32_t free_head_after;
     };
-    allocation plan_allocation(const header &h, std::int64_t count) const;
-    // How many pages to append when fewer than `count` are free.
-    std::int64_t growth_for(const header &h, std::int64_t count) const;
-    // Appends `growth` pages to the object and pushes them on the free list.
+    allocation plan_allocation(const header &h, std::int64_t count);
+    // How many pages to append when fewer than `count` are free, the object
+    // grown and mapped for them already (beyond the table until appended):
+    // the geometric step, or only the missing pages if the file system has
+    // no room for the step.  Before the intent record, which names the pages.
+    std::int64_t reserve_growth(const header &h, std::int64_t count);
+    // Appends the `growth` pages reserve_growth made room for to the table
+    // and pushes them on the free list.
     void append_free_pages(header &h, std::int64_t growth);
     // Grows the object as planned and takes the planned pages off the free
     // list (inline: the common case is two stores).
