@@ -719,7 +719,11 @@ NETSHM_API int netshm_write_blocks(netshm_table *table, unsigned ops, int32_t ke
                                    int (*fn)(int32_t *frag, size_t len, void *ctx), void *ctx);
 
 /**
- * Writes every binding to a file descriptor as Netshm.dump prints it.
+ * Writes every binding to a file descriptor as Netshm.dump prints it.  A pipe
+ * or socket whose reader is gone is NETSHM_ESYS with EPIPE, never a SIGPIPE:
+ * the signal is blocked in the calling thread during the writes and the one
+ * they raise is discarded (one already pending stays); the process's signal
+ * dispositions and the thread's signal mask are left as they were.
  * @param table the table.
  * @param fd    an open file descriptor (not closed).
  * @retval NETSHM_OK       success.
