@@ -518,10 +518,11 @@ TEST_CASE("table: closing a table from its own callback is refused and the table
     add_ok(t, 2, {2});
     const auto before = iter_all(t);
 
-    CHECK_NETSHM_ERR(NETSHM_OK, from_callback(t, kind, [&] {
+    const int rc = from_callback(t, kind, [&] {
         CHECK_NETSHM_ERR(NETSHM_EBUSY, netshm_table_close(t));
         CHECK_NETSHM_ERR(1, netshm_mem(t, 2));
-    }));
+    });
+    CHECK_NETSHM_ERR(NETSHM_OK, rc);
     CHECK(iter_all(t) == before);
     add_ok(t, 3, {3});
     CHECK(length_of(t) == 3);
@@ -530,11 +531,12 @@ TEST_CASE("table: closing a table from its own callback is refused and the table
     {
         descr_ptr other_descr = open_ok(NETSHM_TYPE_POSIX, st.name, O_RDWR);
         table_ptr other = manage_ok(other_descr.get(), 0, -1, locking);
-        CHECK_NETSHM_ERR(NETSHM_OK, from_callback(t, kind, [&] {
+        const int nested_rc = from_callback(t, kind, [&] {
             CHECK_NETSHM_ERR(NETSHM_OK, iter_keys_with(other.get(), [&](int32_t) -> int {
                 return netshm_table_close(t) == NETSHM_EBUSY ? 0 : -1;
             }));
-        }));
+        });
+        CHECK_NETSHM_ERR(NETSHM_OK, nested_rc);
         CHECK(length_of(t) == 3);
     }
 
@@ -542,17 +544,18 @@ TEST_CASE("table: closing a table from its own callback is refused and the table
     {
         descr_ptr other_descr = open_ok(NETSHM_TYPE_POSIX, st.name, O_RDWR);
         table_ptr other = manage_ok(other_descr.get(), 0, -1, locking);
-        CHECK_NETSHM_ERR(NETSHM_OK, from_callback(t, kind, [&] {
+        const int other_rc = from_callback(t, kind, [&] {
             CHECK_NETSHM_ERR(NETSHM_OK, netshm_table_close(other.release()));
-        }));
+        });
+        CHECK_NETSHM_ERR(NETSHM_OK, other_rc);
         add_ok(t, 4, {4});
         CHECK(length_of(t) == 4);
     }
 
     SECTION("the table's descriptor closes: the operation ends, later ones fail")
     {
-        const int rc = from_callback(t, kind, [&] { CHECK_NETSHM_ERR(NETSHM_OK, netshm_close(st.descr.release())); });
-        CHECK((rc == NETSHM_OK || rc == NETSHM_ECLOSED));
+        const int closed_rc = from_callback(t, kind, [&] { CHECK_NETSHM_ERR(NETSHM_OK, netshm_close(st.descr.release())); });
+        CHECK((closed_rc == NETSHM_OK || closed_rc == NETSHM_ECLOSED));
         CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_mem(t, 2));
     }
 }
