@@ -56,6 +56,9 @@ int netshm_table_close(netshm_table *table)
         require(table, "netshm_table_close", "table");
         if (table->table->in_group())
             core::throw_invalid("netshm_table_close: the table is inside a group; end the group first");
+        if (table->table->in_callback())
+            throw core::error(core::errc::busy, "netshm_table_close: called from a callback of the table's own "
+                                                "operation, which still uses it; close it once the operation returned");
         delete table;
     });
 }

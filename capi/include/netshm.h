@@ -305,7 +305,10 @@ NETSHM_API netshm_type netshm_descr_type(const netshm_descr *descr);
  * still managing it fail with NETSHM_ECLOSED from then on (close them too).
  * Record locks held by other handles of the same object stay held: the file
  * descriptor is kept until the last user is gone.  Closing a handle twice is
- * undefined, as with free().
+ * undefined, as with free().  Allowed from a callback of a table managing the
+ * object: the running operation finishes with the mapping it has (or fails
+ * with NETSHM_ECLOSED if it needs the descriptor), later ones fail with
+ * NETSHM_ECLOSED.
  * @param descr the handle.
  * @retval NETSHM_OK     success.
  * @retval NETSHM_EINVAL NULL.
@@ -415,10 +418,16 @@ NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsign
 /**
  * Unmaps the table and frees the handle; the descriptor stays open.  A table
  * inherited across fork may be closed in the child (nothing is unlocked there).
+ * From a callback, another handle of the object may be closed, but not the
+ * table whose operation called back: that operation still uses it.
  * @param table the table.
  * @retval NETSHM_OK     success.
  * @retval NETSHM_EINVAL NULL, or the table is inside a group (end it first).
- * @threads Any thread.
+ * @retval NETSHM_EBUSY  called while a callback of one of this table's own
+ *                       operations runs (from it, or from a callback nested in
+ *                       it); the table stays open and usable: close it once the
+ *                       operation returned.
+ * @threads Any thread, but not while another thread uses the same handle.
  */
 NETSHM_API int netshm_table_close(netshm_table *table);
 
@@ -494,7 +503,8 @@ NETSHM_API int netshm_group_begin(netshm_table *table);
  * @param table the table.
  * @retval NETSHM_OK      success.
  * @retval NETSHM_EINVAL  NULL table, no group is open, or the group was begun
- *                        by another thread.
+ *                        by another thread: answered at once, without waiting
+ *                        for that thread; the group stays open for it to end.
  * @retval NETSHM_EFORKED the table was inherited across fork.
  * @retval NETSHM_ESYS    fcntl(2) failed while releasing.
  * @threads The thread that began the group.
@@ -503,7 +513,9 @@ NETSHM_API int netshm_group_end(netshm_table *table);
 
 /**
  * Adds a binding of key to value[0..len); older bindings of key stay, hidden.
- * The table grows (the object too) when it needs room.
+ * The table grows (the object too) when it needs room: by a quarter of its
+ * size at least, or, when the file system has no room for that, by only the
+ * pages the value needs.
  * @param table the table.
  * @param key   the key.
  * @param value the words, copied; may be NULL when len is 0.
@@ -515,7 +527,9 @@ NETSHM_API int netshm_group_end(netshm_table *table);
  * @retval NETSHM_EREADONLY   the table is read-only.
  * @retval NETSHM_ESELFLOCKED called from a callback of this table.
  * @retval NETSHM_ECORRUPT    the table is corrupt (nothing was written).
- * @retval NETSHM_ESYS        an OS error, e.g. ENOSPC while growing.
+ * @retval NETSHM_ESYS        an OS error, e.g. ENOSPC (or EFBIG, the file size
+ *                            limit) while growing: not even the pages the
+ *                            value needs fit (nothing was written).
  * @retval NETSHM_EDEADLK     the kernel reported a lock deadlock.
  * @retval NETSHM_ECLOSED     the descriptor was closed.
  * @retval NETSHM_EFORKED     the table was inherited across fork.
@@ -625,7 +639,7 @@ NETSHM_API void netshm_free(void *memory);
 /**
  * Calls fn for every binding of key, newest first, with the value copied out.
  * The table is read-locked while fn runs: modifying it from fn gives
- * NETSHM_ESELFLOCKED; reading is allowed.
+ * NETSHM_ESELFLOCKED, closing it NETSHM_EBUSY; reading is allowed.
  * @param table the table.
  * @param key   the key.
  * @param fn    called with the value (valid during the call only) and its
@@ -707,7 +721,7 @@ enum {
  * @param key   the key.
  * @param fn    answers NETSHM_CONTINUE, NETSHM_NEXT, NETSHM_BREAK or a negative
  *              value (stop; returned).  Modifying the table from fn gives
- *              NETSHM_ESELFLOCKED.
+ *              NETSHM_ESELFLOCKED, closing it NETSHM_EBUSY.
  * @param ctx   passed to fn.
  * @return NETSHM_OK (also when key is unbound); fn's negative answer; or
  * @retval NETSHM_EINVAL   NULL argument, or fn answered another value.
@@ -746,7 +760,11 @@ NETSHM_API int netshm_write_blocks(netshm_table *table, unsigned ops, int32_t ke
                                    int (*fn)(int32_t *frag, size_t len, void *ctx), void *ctx);
 
 /**
- * Writes every binding to a file descriptor as Netshm.dump prints it.
+ * Writes every binding to a file descriptor as Netshm.dump prints it.  A pipe
+ * or socket whose reader is gone is NETSHM_ESYS with EPIPE, never a SIGPIPE:
+ * the signal is blocked in the calling thread during the writes and the one
+ * they raise is discarded (one already pending stays); the process's signal
+ * dispositions and the thread's signal mask are left as they were.
  * @param table the table.
  * @param fd    an open file descriptor (not closed).
  * @retval NETSHM_OK       success.

@@ -104,7 +104,8 @@ public:
     using error::error;
 };
 // NETSHM_EBUSY: the object is in use in an incompatible way (record locking
-// and mutex locking on one object).
+// and mutex locking on one object), or a table closed from a callback of its
+// own operation.
 class busy : public error {
 public:
     using error::error;
@@ -391,8 +392,9 @@ public:
     }
     ~table() { release(); }
 
-    // Closes now and reports a failure (e.g. inside a group); closing twice
-    // does nothing.
+    // Closes now and reports a failure (e.g. inside a group; netshm::busy from
+    // a callback of the table's own operation, the table then stays open);
+    // closing twice does nothing.
     void close()
     {
         if (handle_ != nullptr) {

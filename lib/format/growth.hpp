@@ -12,7 +12,9 @@ namespace netshm::core {
 
 // The pages appended to a table of `total` pages that lacks `missing` free
 // pages: a quarter of the table at least, so that loading n keys remaps
-// O(log n) times, and never fewer than 16.
+// O(log n) times, and never fewer than 16.  A file system without room for
+// that gets only the `missing` pages (table/storage.cpp): the most a growth
+// appends is this.
 constexpr std::int64_t geometric_growth(std::int64_t total, std::int64_t missing) noexcept
 {
     constexpr std::int64_t min_growth_pages = 16;

@@ -48,16 +48,24 @@ void page_locks::begin_group()
         }
     }
     state_->begin_group();
-    if (group_depth_++ == 0)
+    // The thread first: check_group_end reads them without the mutex.
+    if (group_depth_ == 0)
         group_thread_ = std::this_thread::get_id();
+    ++group_depth_;
 }
 
-void page_locks::end_group()
+void page_locks::check_group_end() const
 {
     if (group_depth_ == 0)
         throw_invalid("group_end: no group is open");
     if (group_thread_ != std::this_thread::get_id())
-        throw_invalid("group_end: the group was begun by another thread");
+        throw_invalid("group_end: the group was begun by another thread; only the thread that began a group "
+                      "can end it");
+}
+
+void page_locks::end_group()
+{
+    check_group_end();
     --group_depth_;
     // The mutex is released even if releasing a lock failed.
     std::unique_lock<std::recursive_mutex> group_hold(state_->mutex(), std::adopt_lock);

@@ -46,6 +46,10 @@ public:
     // A group holds the mutex until it ends, on the thread that began it.
     void begin_group();
     void end_group();
+    // Throws errc::invalid unless the calling thread may end a group now (one
+    // is open and this thread began it); needs no mutex, so that a wrong
+    // thread is told at once rather than waiting for the group's thread.
+    void check_group_end() const;
     int group_depth() const noexcept { return group_depth_; }
     // Ends every group this table began (destroying it inside a group).
     void end_all_groups() noexcept;

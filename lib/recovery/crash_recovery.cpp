@@ -196,9 +196,11 @@ private:
     // it as its next page in word 2 (written before its magic), the last one
     // links to the head the allocation left.  Pages the mutation appended
     // come first, from the highest down to the table's end, and are dropped
-    // with the growth (zero_from): the record precedes the growth, so they
-    // may lie beyond the object, and are skipped unread (a growth appends at
-    // most geometric_growth pages, which bounds a damaged record's first page).
+    // with the growth (zero_from): the object grows before the record is
+    // written, but a record may name pages beyond it all the same (OCamlnet
+    // writes none, a damaged one), so they are skipped unread (a growth
+    // appends at most geometric_growth pages, which bounds a damaged
+    // record's first page).
     void give_back_allocated(const header &before)
     {
         std::int32_t count = record_.allocated_count;

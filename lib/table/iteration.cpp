@@ -1,10 +1,9 @@
 // Operations that call back: all bindings of a key, the whole table, blocks.
 #include "table/answers.hpp"
 #include "table/scopes.hpp"
+#include "util/write_all.hpp"
 
-#include <cerrno>
 #include <optional>
-#include <unistd.h>
 
 namespace netshm::core {
 
@@ -248,26 +247,9 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
     return 0;
 }
 
-namespace {
-
-void write_all(int fd, const std::string &text)
-{
-    std::size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw_system(errno, "dump: write to file descriptor", std::to_string(fd));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-}
-
-} // namespace
-
 void table::dump(int fd)
 {
+    static constexpr std::string_view dump_write = "dump: write to file descriptor";
     operation op(*this);
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     std::string text = fmt::format("<shm length={}\n", refresh().bindings);
@@ -280,13 +262,13 @@ void table::dump(int fd)
         }
         text += " |]\n";
         if (text.size() >= 1 << 16) {
-            write_all(fd, text);
+            write_all(fd, text, dump_write);
             text.clear();
         }
         return 0;
     });
     text += ">\n";
-    write_all(fd, text);
+    write_all(fd, text, dump_write);
 }
 
 } // namespace netshm::core

@@ -22,6 +22,11 @@ void table::group_begin(bool write)
 
 void table::group_end()
 {
+    // Before the operation waits for the object's mutex, which the group's
+    // own thread holds until it ends the group: a call from any other thread
+    // would wait for that.  (An inherited table is refused by the operation.)
+    if (generation_ == fork_generation())
+        locks_.check_group_end();
     operation op(*this, false);
     locks_.end_group();
 }

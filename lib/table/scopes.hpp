@@ -4,6 +4,7 @@
 #include "table/table.hpp"
 #include "util/error.hpp"
 
+#include <atomic>
 #include <fmt/format.h>
 #include <mutex>
 
@@ -39,11 +40,22 @@ private:
 };
 
 // A user callback runs: the table is locked by its caller, modifications
-// from inside are refused, and mappings stay in place.
+// from inside are refused, mappings stay in place, and the handle stays open.
+// Only the thread holding the object's mutex changes the counters: a load
+// and a store are enough for the handle's own one.
 class table::callback_scope {
 public:
-    explicit callback_scope(table &t) noexcept : table_(t) { ++t.locks_.state().callbacks_active; }
-    ~callback_scope() { --table_.locks_.state().callbacks_active; }
+    explicit callback_scope(table &t) noexcept : table_(t)
+    {
+        ++t.locks_.state().callbacks_active;
+        t.own_callbacks_.store(t.own_callbacks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    ~callback_scope()
+    {
+        --table_.locks_.state().callbacks_active;
+        table_.own_callbacks_.store(table_.own_callbacks_.load(std::memory_order_relaxed) - 1,
+                                    std::memory_order_relaxed);
+    }
     callback_scope(const callback_scope &) = delete;
     callback_scope &operator=(const callback_scope &) = delete;
 

@@ -9,6 +9,7 @@
 #include "util/store_hook.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fmt/format.h>
@@ -43,7 +44,7 @@ void table::map_pages(std::int64_t pages)
     header_validated_ = false;
 }
 
-void table::grow_object(header &h, std::int64_t new_total)
+void table::grow_object(const header &h, std::int64_t new_total)
 {
     std::uint64_t page_bytes = static_cast<std::uint64_t>(words_per_page_) * 4;
     std::uint64_t old_size = object_->size();
@@ -59,18 +60,30 @@ void table::grow_object(header &h, std::int64_t new_total)
                    (std::min(old_size, static_cast<std::uint64_t>(new_total) * page_bytes) - table_end) / 4);
 }
 
-std::int64_t table::growth_for(const header &h, std::int64_t count) const
+std::int64_t table::reserve_growth(const header &h, std::int64_t count)
 {
     std::int64_t missing = count - h.free_count;
     if (h.total_pages + missing > INT32_MAX)
         throw error(errc::too_big, fmt::format("{}: the table would exceed 2^31-1 pages", object_->name()));
-    std::int64_t added = mimic_ocamlnet_ ? missing : geometric_growth(h.total_pages, missing);
-    return std::min(added, INT32_MAX - h.total_pages);
+    std::int64_t wanted = mimic_ocamlnet_ ? missing : geometric_growth(h.total_pages, missing);
+    wanted = std::min(wanted, INT32_MAX - h.total_pages);
+    try {
+        grow_object(h, h.total_pages + wanted);
+        return wanted;
+    } catch (const error &e) {
+        // A full file system (or the file size limit) may still hold the
+        // pages this write needs.
+        bool full = e.sys_errno() == ENOSPC || e.sys_errno() == EFBIG;
+        if (!full || wanted == missing)
+            throw;
+    }
+    grow_object(h, h.total_pages + missing);
+    return missing;
 }
 
-table::allocation table::plan_allocation(const header &h, std::int64_t count) const
+table::allocation table::plan_allocation(const header &h, std::int64_t count)
 {
-    allocation plan{h.free_count >= count ? 0 : growth_for(h, count), {}, 0};
+    allocation plan{h.free_count >= count ? 0 : reserve_growth(h, count), {}, 0};
     plan.pages.reserve(static_cast<std::size_t>(count));
     std::int64_t from_growth = std::min(count, plan.growth);
     std::int32_t page = h.free_head;
@@ -116,7 +129,6 @@ table::allocation table::plan_allocation(const header &h, std::int64_t count) co
 void table::append_free_pages(header &h, std::int64_t growth)
 {
     std::int64_t old_total = h.total_pages;
-    grow_object(h, old_total + growth);
     h.total_pages = old_total + growth;
     store(descriptor_page_, d_total_pages, static_cast<std::int32_t>(h.total_pages));
     for (std::int64_t page = old_total; page < h.total_pages; ++page) {

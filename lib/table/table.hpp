@@ -17,6 +17,7 @@
 #include "util/page_list.hpp"
 #include "util/shared_words.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -68,6 +69,11 @@ public:
     void group_end();
     // Inside a group begun in this process (an inherited table never is).
     bool in_group() const noexcept { return generation_ == fork_generation() && locks_.group_depth() > 0; }
+    // Inside a callback of one of this handle's own operations, which still
+    // uses the handle when the callback returns: closing it then would free
+    // what the operation uses.  (Other handles of the object may close: each
+    // operation uses only its own handle, and the shared state is shared.)
+    bool in_callback() const noexcept { return own_callbacks_.load(std::memory_order_relaxed) > 0; }
 
     void dump(int fd);
 
@@ -118,20 +124,25 @@ private:
     // The validated header, valid until the next refresh(); mutations copy it.
     const header &refresh();
     void map_pages(std::int64_t pages);
-    void grow_object(header &h, std::int64_t new_total);
+    void grow_object(const header &h, std::int64_t new_total);
     // The pages an allocation will take, planned and checked before anything
     // is stored (the intent record names them): `growth` pages appended to
     // the object first, pushed on the free list in increasing order, then
-    // `pages` popped off its head, leaving `free_head_after` there.
+    // `pages` popped off its head, leaving `free_head_after` there.  The
+    // object's space for the growth is reserved while planning.
     struct allocation {
         std::int64_t growth;
         page_list pages;
         std::int32_t free_head_after;
     };
-    allocation plan_allocation(const header &h, std::int64_t count) const;
-    // How many pages to append when fewer than `count` are free.
-    std::int64_t growth_for(const header &h, std::int64_t count) const;
-    // Appends `growth` pages to the object and pushes them on the free list.
+    allocation plan_allocation(const header &h, std::int64_t count);
+    // How many pages to append when fewer than `count` are free, the object
+    // grown and mapped for them already (beyond the table until appended):
+    // the geometric step, or only the missing pages if the file system has
+    // no room for the step.  Before the intent record, which names the pages.
+    std::int64_t reserve_growth(const header &h, std::int64_t count);
+    // Appends the `growth` pages reserve_growth made room for to the table
+    // and pushes them on the free list.
     void append_free_pages(header &h, std::int64_t growth);
     // Grows the object as planned and takes the planned pages off the free
     // list (inline: the common case is two stores).
@@ -261,6 +272,10 @@ private:
     header validated_{};
     bool header_validated_ = false;
     std::uint64_t generation_;
+    // Callbacks of this handle's operations running now (lock_state's
+    // callbacks_active counts those of every handle of the object).  Changed
+    // under the object's mutex; atomic so that another thread may read it.
+    std::atomic<int> own_callbacks_{0};
 #ifdef NETSHM_TESTING_HOOKS
     bool mimic_ocamlnet_ = false;
 #else

@@ -1,6 +1,7 @@
 // The C API's table functions that call back: find_all, iter and iter_keys,
 // find_blocks and write_blocks fragment by fragment with every answer, and what
-// a callback may do to its own table and through another handle of the object.
+// a callback may do to its own table (not close it) and through another handle
+// of the object.
 #include "table_api_support.hpp"
 #include "netshm_test_helpers.hpp"
 
@@ -502,4 +503,59 @@ TEST_CASE("table: another handle of the object cannot modify it from a callback"
     });
     CHECK_NETSHM_ERR(NETSHM_OK, rc);
     CHECK(length_of(other.get()) == 1);
+}
+
+TEST_CASE("table: closing a table from its own callback is refused and the table stays usable",
+          "[table][callbacks]")
+{
+    const callback_kind kind = GENERATE(callback_kind::iter, callback_kind::iter_keys, callback_kind::find_all,
+                                        callback_kind::find_blocks, callback_kind::write_blocks);
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
+    CAPTURE(static_cast<int>(kind), locking);
+    scratch_table st(160, 10, locking);
+    netshm_table *t = st.get();
+    add_ok(t, 1, make_value(1, 50));
+    add_ok(t, 2, {2});
+    const auto before = iter_all(t);
+
+    const int rc = from_callback(t, kind, [&] {
+        CHECK_NETSHM_ERR(NETSHM_EBUSY, netshm_table_close(t));
+        CHECK_NETSHM_ERR(1, netshm_mem(t, 2));
+    });
+    CHECK_NETSHM_ERR(NETSHM_OK, rc);
+    CHECK(iter_all(t) == before);
+    add_ok(t, 3, {3});
+    CHECK(length_of(t) == 3);
+
+    SECTION("also from a callback of another handle nested in one of its own")
+    {
+        descr_ptr other_descr = open_ok(NETSHM_TYPE_POSIX, st.name, O_RDWR);
+        table_ptr other = manage_ok(other_descr.get(), 0, -1, locking);
+        const int nested_rc = from_callback(t, kind, [&] {
+            CHECK_NETSHM_ERR(NETSHM_OK, iter_keys_with(other.get(), [&](int32_t) -> int {
+                return netshm_table_close(t) == NETSHM_EBUSY ? 0 : -1;
+            }));
+        });
+        CHECK_NETSHM_ERR(NETSHM_OK, nested_rc);
+        CHECK(length_of(t) == 3);
+    }
+
+    SECTION("another handle of the object not in a callback closes")
+    {
+        descr_ptr other_descr = open_ok(NETSHM_TYPE_POSIX, st.name, O_RDWR);
+        table_ptr other = manage_ok(other_descr.get(), 0, -1, locking);
+        const int other_rc = from_callback(t, kind, [&] {
+            CHECK_NETSHM_ERR(NETSHM_OK, netshm_table_close(other.release()));
+        });
+        CHECK_NETSHM_ERR(NETSHM_OK, other_rc);
+        add_ok(t, 4, {4});
+        CHECK(length_of(t) == 4);
+    }
+
+    SECTION("the table's descriptor closes: the operation ends, later ones fail")
+    {
+        const int closed_rc = from_callback(t, kind, [&] { CHECK_NETSHM_ERR(NETSHM_OK, netshm_close(st.descr.release())); });
+        CHECK((closed_rc == NETSHM_OK || closed_rc == NETSHM_ECLOSED));
+        CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_mem(t, 2));
+    }
 }

@@ -1,5 +1,7 @@
 // Whole-table views of the C API: netshm_dump prints exactly what OCamlnet's
-// Netshm.dump prints, and netshm_memory gives the mapped object itself.
+// Netshm.dump prints (a closed pipe is an error, not a SIGPIPE), and
+// netshm_memory gives the mapped object itself.
+#include "child_process.hpp"
 #include "table_api_support.hpp"
 #include "netshm_test_helpers.hpp"
 
@@ -8,10 +10,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
+#include <fcntl.h>
 #include <set>
 #include <string>
 #include <sys/types.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace table_api;
@@ -80,6 +85,61 @@ TEST_CASE("table: dump prints exactly what Netshm.dump prints", "[table][dump]")
         // No lock stays: the table is writable.
         add_ok(t, 1, {1});
     }
+}
+
+namespace {
+
+volatile sig_atomic_t sigpipes_caught = 0;
+
+void count_sigpipe(int) { sigpipes_caught = sigpipes_caught + 1; }
+
+// Whether SIGPIPE's handler is `handler`, and whether it is blocked or pending.
+std::string sigpipe_state(void (*handler)(int))
+{
+    struct sigaction current {};
+    sigset_t blocked, pending;
+    if (::sigaction(SIGPIPE, nullptr, &current) != 0 || ::sigprocmask(SIG_BLOCK, nullptr, &blocked) != 0 ||
+        ::sigpending(&pending) != 0)
+        return "signal state unreadable";
+    return std::string(current.sa_handler == handler ? "same handler" : "handler changed") +
+           (sigismember(&blocked, SIGPIPE) ? ", blocked" : "") + (sigismember(&pending, SIGPIPE) ? ", pending" : "");
+}
+
+} // namespace
+
+TEST_CASE("table: dump to a closed pipe is EPIPE and leaves SIGPIPE's handling alone", "[table][dump]")
+{
+    // SIGPIPE in the caller: default, caught by a handler, or blocked.
+    const bool handled = GENERATE(false, true);
+    const bool blocked = GENERATE(false, true);
+    CAPTURE(handled, blocked);
+    scratch_table st(160, 10);
+    add_ok(st.get(), 5, {1, 2});
+    // A child, so that a SIGPIPE kills it and not the test.
+    netshm_test::child dumper(10, [&]() -> std::string {
+        void (*handler)(int) = handled ? count_sigpipe : SIG_DFL;
+        struct sigaction action {};
+        action.sa_handler = handler;
+        sigset_t sigpipe_only;
+        sigemptyset(&sigpipe_only);
+        sigaddset(&sigpipe_only, SIGPIPE);
+        int fds[2];
+        netshm_descr *descr = nullptr;
+        netshm_table *table = nullptr;
+        if (::sigaction(SIGPIPE, &action, nullptr) != 0 ||
+            ::sigprocmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &sigpipe_only, nullptr) != 0 || ::pipe(fds) != 0 ||
+            netshm_open(NETSHM_TYPE_POSIX, st.name.c_str(), O_RDWR, 0, &descr) != NETSHM_OK ||
+            netshm_manage(descr, NETSHM_RECORD_LOCKING, 0, -1, &table) != NETSHM_OK)
+            return "setup failed";
+        ::close(fds[0]);
+        const int rc = netshm_dump(table, fds[1]);
+        const int err = netshm_last_errno();
+        const bool usable = netshm_mem(table, 5) == 1;
+        return "rc=" + std::to_string(rc) + " errno=" + std::to_string(err) + " usable=" + std::to_string(usable) +
+               " caught=" + std::to_string(sigpipes_caught) + " " + sigpipe_state(handler);
+    });
+    CHECK(dumper.finish() == "rc=" + std::to_string(NETSHM_ESYS) + " errno=" + std::to_string(EPIPE) +
+                                 " usable=1 caught=0 same handler" + (blocked ? ", blocked" : ""));
 }
 
 TEST_CASE("table: memory is the mapped object", "[table][memory]")

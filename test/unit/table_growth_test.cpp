@@ -1,6 +1,8 @@
 // How the C API's tables grow: pages and hash extents appended, the 16-extent
 // limit, other handles and callbacks following a remapped object, and a full
-// file system failing the operation that grows while the table stays intact.
+// file system failing the operation that grows while the table stays intact,
+// after growing by only what the operation needs when that still fits.
+#include "child_process.hpp"
 #include "table_api_support.hpp"
 #include "netshm_test_helpers.hpp"
 
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -310,4 +313,72 @@ TEST_CASE("table: a full file system is an error from the operation that grows, 
     // Without the limit, it grows on.
     add_ok(table.get(), failed_key, make_value(failed_key, 50));
     CHECK(length_of(table.get()) == static_cast<size_t>(failed_key) + 1);
+}
+
+TEST_CASE("table: on a nearly full file system the table grows by just the pages a write needs",
+          "[table][growth]")
+{
+    const netshm_locking locking = GENERATE(NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
+    CAPTURE(locking);
+    constexpr unsigned pagesize = 256;
+    constexpr int room_pages = 3;
+    const geometry geo(pagesize);
+    // Each value takes one page; every add binds key 7 again, so that no
+    // hash cell is claimed and the hash table never grows.
+    const value_t value = make_value(7, geo.first_page_words());
+    REQUIRE(geo.pages_for(value.size()) == 1);
+    scratch_names names;
+    const std::string name = names.fresh(NETSHM_TYPE_FILE);
+    const std::string path = scratch_names::path_of(NETSHM_TYPE_FILE, name);
+    {
+        descr_ptr descr = open_ok(NETSHM_TYPE_FILE, name, O_RDWR | O_CREAT | O_EXCL);
+        manage_ok(descr.get(), pagesize, 50, locking);
+    }
+
+    netshm_test::child writer(20, [&]() -> std::string {
+        std::signal(SIGXFSZ, SIG_IGN);
+        netshm_descr *descr = nullptr;
+        netshm_table *table = nullptr;
+        if (netshm_open(NETSHM_TYPE_FILE, name.c_str(), O_RDWR, 0, &descr) != NETSHM_OK ||
+            netshm_manage(descr, locking, 0, -1, &table) != NETSHM_OK)
+            return std::string("open/manage failed: ") + netshm_last_error();
+        // Use up the free list, so that the next add must grow.
+        int32_t *base = nullptr;
+        size_t pages = 0, words_per_page = 0;
+        size_t added = 0;
+        for (;; ++added) {
+            if (netshm_memory(table, &base, &pages, &words_per_page) != NETSHM_OK)
+                return "netshm_memory failed";
+            const int32_t descriptor_page = base[4];
+            if (base[static_cast<size_t>(descriptor_page) * words_per_page + d_free_count] == 0)
+                break;
+            if (netshm_add(table, 7, value.data(), value.size()) != NETSHM_OK)
+                return std::string("add with free pages failed: ") + netshm_last_error();
+        }
+        // Room for a few pages, less than the geometric step of 16 or more.
+        struct stat file {};
+        if (::stat(path.c_str(), &file) != 0)
+            return "stat failed";
+        struct rlimit lim {};
+        lim.rlim_cur = lim.rlim_max = static_cast<rlim_t>(file.st_size + room_pages * pagesize);
+        if (::setrlimit(RLIMIT_FSIZE, &lim) != 0)
+            return "setrlimit failed";
+        int rc = NETSHM_OK;
+        int grown = 0;
+        for (; grown <= room_pages; ++grown)
+            if ((rc = netshm_add(table, 7, value.data(), value.size())) != NETSHM_OK)
+                break;
+        const int err = netshm_last_errno();
+        size_t length = 0;
+        const bool counted = netshm_length(table, &length) == NETSHM_OK && length == added + static_cast<size_t>(grown);
+        const bool sound = netshm_check(table, nullptr, nullptr) == 0;
+        return "grown=" + std::to_string(grown) + " rc=" + std::to_string(rc) + " errno=" + std::to_string(err) +
+               " counted=" + std::to_string(counted) + " sound=" + std::to_string(sound);
+    });
+    const std::string report = writer.finish();
+    INFO("child: " << report);
+    CHECK(report.rfind("grown=" + std::to_string(room_pages) + " rc=" + std::to_string(NETSHM_ESYS) + " ", 0) == 0);
+    CHECK((report.find("errno=" + std::to_string(EFBIG) + " ") != std::string::npos ||
+           report.find("errno=" + std::to_string(ENOSPC) + " ") != std::string::npos));
+    CHECK(report.find("counted=1 sound=1") != std::string::npos);
 }
