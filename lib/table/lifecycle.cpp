@@ -8,6 +8,8 @@
 #include "table/scopes.hpp"
 #include "util/error.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <mutex>
 #include <unistd.h>
 #include <fmt/format.h>
@@ -44,13 +46,15 @@ void finish_record_mode_write(shm_object &object)
 {
     if (!object.writable() || object.size() < lock_area_end_bytes)
         return;
-    std::int32_t words[la_end - la_intent_op] = {};
-    const off_t first = la_intent_op * static_cast<off_t>(sizeof(std::int32_t));
-    if (::pread(object.fd(), words, sizeof words, first) != static_cast<ssize_t>(sizeof words) ||
-        words[0] == static_cast<std::int32_t>(intent_op::none))
+    std::int32_t words[la_end] = {};
+    if (::pread(object.fd(), words, sizeof words, 0) != static_cast<ssize_t>(sizeof words) ||
+        words[la_intent_op] == static_cast<std::int32_t>(intent_op::none))
+        return;
+    // Never store into an object that holds no table (detect_table says why).
+    if (!std::equal(std::begin(file_magic), std::end(file_magic), words))
         return;
     lock_area area(object.fd(), object.name());
-    const std::int32_t pagesize = words[la_intent_pagesize - la_intent_op];
+    const std::int32_t pagesize = words[la_intent_pagesize];
     // A page size no table has is damage, which the recovery reports.
     const bool valid = pagesize >= static_cast<std::int32_t>(min_pagesize) &&
                        pagesize <= static_cast<std::int32_t>(max_pagesize) && pagesize % 4 == 0;
