@@ -176,7 +176,7 @@ TEST_CASE("record recovery: a mutex-mode writer's intent is not replayed over a 
     scratch_names names;
     const std::string path = names.fresh(NETSHM_TYPE_FILE);
     // OCamlnet writes with record locking and no intent; so does this
-    // library without locking.  The mutations that do not resize: a writer
+    // library without locking, mimicking OCamlnet's growth.  The mutations that do not resize: a writer
     // that knows nothing of a half-done resize cannot use the table.
     for (const scenario &s : mutations()) {
         if (std::string(s.name).find("resize") != std::string::npos)
@@ -184,6 +184,8 @@ TEST_CASE("record recovery: a mutex-mode writer's intent is not replayed over a 
         CAPTURE(s.name);
         auto unaware_write = [](netshm_descr *descr) {
             table_ptr table = manage_with(descr, NETSHM_NO_LOCKING);
+            // Growing and replacing exactly as OCamlnet does.
+            REQUIRE_NETSHM_OK(netshm_testing_mimic_ocamlnet(table.get()));
             REQUIRE_NETSHM_OK(add_value(table.get(), unused_key, written_between));
         };
         int intent_only = 0;
