@@ -102,7 +102,9 @@ typedef enum netshm_locking {
 typedef enum netshm_result {
     NETSHM_OK = 0,            /**< success */
     NETSHM_ENOTFOUND = -1,    /**< no such key, object or name */
-    NETSHM_ECORRUPT = -2,     /**< the table violates the format (Corrupt_file) */
+    NETSHM_ECORRUPT = -2,     /**< the table violates the format (Corrupt_file), or, with
+                                   record locking, a dead writer left a write unfinished that
+                                   no writer of this library has recovered yet */
     NETSHM_EDEADLK = -3,      /**< the kernel detected a lock deadlock (Deadlock) */
     NETSHM_EINVAL = -4,       /**< an invalid argument */
     NETSHM_ESYS = -5,         /**< an OS call failed; errno is set to its error */
@@ -395,8 +397,10 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  *                          the real one); pagesize 0 but the object is valid at
  *                          two page sizes, as OCamlnet can leave it.
  * @retval NETSHM_ECORRUPT  the object does not hold a valid table; with
- *                          NETSHM_MUTEX_LOCKING and init < 0 also a table left
- *                          by a writer that died while it changed it.
+ *                          NETSHM_MUTEX_LOCKING, or NETSHM_RECORD_LOCKING and a
+ *                          writable descriptor, and init < 0 also a table left
+ *                          by a writer that died while it changed it, whose
+ *                          recovery found damage it cannot repair.
  * @retval NETSHM_EREADONLY the object is empty, or init >= 0, or the method is
  *                          NETSHM_MUTEX_LOCKING, but it was opened O_RDONLY.
  * @retval NETSHM_EEXIST    init >= 0 but the object holds data that is not a

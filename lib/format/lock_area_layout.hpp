@@ -49,6 +49,20 @@ enum class intent_op : std::int32_t {
     reinitialise = 6,
 };
 constexpr std::int32_t intent_op_last = static_cast<std::int32_t>(intent_op::reinitialise);
+// "add", "hash resize (rehash)", ... for messages.
+constexpr const char *operation_name(intent_op op) noexcept
+{
+    switch (op) {
+    case intent_op::none: return "no recorded operation";
+    case intent_op::add: return "add";
+    case intent_op::replace: return "replace";
+    case intent_op::remove: return "remove";
+    case intent_op::resize_rehash: return "hash resize (rehash)";
+    case intent_op::resize_copy: return "hash resize (copy)";
+    case intent_op::reinitialise: return "re-initialisation";
+    }
+    return "unknown operation";
+}
 // la_cell in the second pass of a resize once the spares are copied.
 constexpr std::int32_t resize_spares_copied = 1;
 

@@ -42,7 +42,13 @@ struct integrity_report {
 // accounts for every page.  Each word is read once into a local, validated,
 // then used: a concurrent writer can make it report nonsense, but never make
 // it read out of bounds or loop without end.
+// With interrupted_writes::report, a write that a dead writer left
+// unfinished (an intent record in page 0) and a table a recovery marked
+// corrupt are problems too; a recovery checks the table it repaired before
+// it clears the record, and ignores them.
+enum class interrupted_writes { report, ignore };
 integrity_report check_image(const std::int32_t *words, std::uint64_t bytes, int words_per_page,
-                             std::int32_t descriptor_page);
+                             std::int32_t descriptor_page,
+                             interrupted_writes interrupted = interrupted_writes::report);
 
 } // namespace netshm::core

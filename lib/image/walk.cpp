@@ -5,8 +5,9 @@
 namespace netshm::core {
 
 image_walk::image_walk(const std::int32_t *words, std::uint64_t bytes, int words_per_page,
-                       std::int32_t descriptor_page)
-    : words_(words),
+                       std::int32_t descriptor_page, interrupted_writes interrupted)
+    : interrupted_(interrupted),
+      words_(words),
       bytes_(bytes),
       words_per_page_(words_per_page),
       cells_per_page_(layout::cells_per_page(words_per_page)),
@@ -23,6 +24,8 @@ integrity_report image_walk::run()
         // managed (and is locked) through the one it named then: a master
         // page damaged since is reported, and the walk goes on.
         check_master();
+        if (interrupted_ == interrupted_writes::report)
+            check_interrupted_write();
         if (read_descriptor()) {
             walk_free_list();
             walk_hash_table();
@@ -38,9 +41,9 @@ integrity_report image_walk::run()
 }
 
 integrity_report check_image(const std::int32_t *words, std::uint64_t bytes, int words_per_page,
-                             std::int32_t descriptor_page)
+                             std::int32_t descriptor_page, interrupted_writes interrupted)
 {
-    return image_walk(words, bytes, words_per_page, descriptor_page).run();
+    return image_walk(words, bytes, words_per_page, descriptor_page, interrupted).run();
 }
 
 } // namespace netshm::core

@@ -28,13 +28,16 @@ public:
         const char *name;
     };
 
-    image_walk(const std::int32_t *words, std::uint64_t bytes, int words_per_page, std::int32_t descriptor_page);
+    image_walk(const std::int32_t *words, std::uint64_t bytes, int words_per_page, std::int32_t descriptor_page,
+               interrupted_writes interrupted);
     integrity_report run();
 
 private:
     // walk_descriptor.cpp: what makes the rest walkable.  false: stop here.
     bool check_size();
     void check_master();
+    // Page 0's intent record and state (format/lock_area_layout.hpp).
+    void check_interrupted_write();
     bool read_descriptor();
 
     // walk_chains.cpp: every page reached from the descriptor and the cells.
@@ -71,6 +74,7 @@ private:
         problems_.push_back({kind, static_cast<std::int32_t>(page), std::move(message)});
     }
 
+    interrupted_writes interrupted_;
     const std::int32_t *words_;
     std::uint64_t bytes_;
     int words_per_page_;

@@ -5,6 +5,8 @@
 // the final comparisons.
 #include "image/walk.hpp"
 
+#include "format/lock_area_layout.hpp"
+
 #include <fmt/format.h>
 
 namespace netshm::core {
@@ -36,6 +38,25 @@ void image_walk::check_master()
         report(problem_kind::master, 0,
                fmt::format("page 0: the descriptor page pointer is {}, but the table was opened with descriptor page {}",
                            d, descriptor_page_));
+}
+
+void image_walk::check_interrupted_write()
+{
+    // Every page holds the lock area's 40 words (static_assert in the layout).
+    std::int32_t op = load(0, la_intent_op);
+    if (op != static_cast<std::int32_t>(intent_op::none)) {
+        const char *name = op > 0 && op <= intent_op_last ? operation_name(static_cast<intent_op>(op))
+                                                          : "an unknown operation";
+        report(problem_kind::descriptor, 0,
+               fmt::format("page 0: a writer died during {} of key {} (its intent record is still there), and "
+                           "nobody recovered the table since: the next writer or opener using this library with "
+                           "record or mutex locking recovers it",
+                           name, load(0, la_intent_key)));
+    }
+    if (load(0, la_state) != lock_area_consistent)
+        report(problem_kind::descriptor, 0,
+               "page 0: marked corrupt: a writer died while it changed the table, and its recovery found damage "
+               "it could not repair");
 }
 
 bool image_walk::read_descriptor()

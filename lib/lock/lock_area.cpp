@@ -194,8 +194,8 @@ intent lock_area::read_intent() const
 {
     const std::int32_t op = shared::load_acquire(word(la_intent_op));
     if (op < 0 || op > intent_op_last)
-        throw error(errc::corrupt, fmt::format("lock area of {}: the intent record names unknown operation {}",
-                                               name_, op));
+        throw error(errc::corrupt,
+                    fmt::format("lock area of {} (page 0): the intent record names unknown operation {}", name_, op));
     intent_words fields;
     shared::copy_out(fields.data(), word(la_intent_key), fields.size());
     return from_words(static_cast<intent_op>(op), fields);

@@ -1,6 +1,8 @@
 // The lock area of NETSHM_MUTEX_LOCKING in page 0 of an object: the writer
 // mutex, the sequence counter of optimistic readers, the state and the intent
-// record (doc/locking.md, layout in format/lock_area_layout.hpp).
+// record (doc/locking.md, layout in format/lock_area_layout.hpp).  With
+// record locking a table uses only the intent record of one (its mutex
+// words untouched, its initialise() and lock() never called).
 //
 // It has its own MAP_SHARED mapping of the object's first system page, kept
 // at one address while it lives: glibc keeps a held robust mutex on the

@@ -15,20 +15,6 @@ namespace netshm::core {
 
 using namespace layout;
 
-const char *operation_name(intent_op op) noexcept
-{
-    switch (op) {
-    case intent_op::none: return "no recorded operation";
-    case intent_op::add: return "add";
-    case intent_op::replace: return "replace";
-    case intent_op::remove: return "remove";
-    case intent_op::resize_rehash: return "hash resize (rehash)";
-    case intent_op::resize_copy: return "hash resize (copy)";
-    case intent_op::reinitialise: return "re-initialisation";
-    }
-    return "unknown operation";
-}
-
 namespace {
 
 std::string describe(const intent &record)
@@ -68,6 +54,90 @@ public:
             damaged(fmt::format("page 0 names descriptor page {}", descriptor_page_));
     }
 
+    // Empty when every word the mutation changes is in its state before the
+    // mutation or after it (or, for the free list of a replace, in between):
+    // the table is as the dead writer left it.  Otherwise what shows that a
+    // writer that knows nothing of the record (OCamlnet with record locking)
+    // changed the table since, and undoing the record would overwrite newer
+    // data (doc/locking.md, "Recovery when a writer dies").
+    std::string overtaken() const
+    {
+        // A record that makes no sense is damage, reported by the undo.
+        const header before = snapshot_header();
+        const descriptor_snapshot &s = record_.snapshot;
+        const std::int32_t d = descriptor_page_;
+        auto word_of = [&](int i) { return pages_.load(d, i); };
+        auto differs = [&](const char *what, std::int32_t now, std::initializer_list<std::int64_t> allowed) {
+            for (std::int64_t value : allowed)
+                if (now == value)
+                    return std::string();
+            return fmt::format("the descriptor's {} is {}, neither the {} it recorded nor what the write makes of it",
+                               what, now, *allowed.begin());
+        };
+        const intent_op op = record_.op;
+        const bool resize = op == intent_op::resize_rehash || op == intent_op::resize_copy;
+        std::string why;
+        auto first_of = [&why](std::string problem) {
+            if (why.empty())
+                why = std::move(problem);
+        };
+        const std::int32_t total = word_of(d_total_pages);
+        const std::int32_t hash_size = word_of(d_hash_size);
+        if (resize) {
+            // The resize only appends an extent: every counter is as recorded.
+            if (total < s.total_pages || hash_size < s.hash_size)
+                first_of(fmt::format("the table shrank from {} pages and {} cells to {} and {}", s.total_pages,
+                                     s.hash_size, total, hash_size));
+            first_of(differs("claimed cell count", word_of(d_claimed_cells), {s.claimed_cells}));
+            first_of(differs("binding count", word_of(d_bindings), {s.bindings}));
+            first_of(differs("free list head", word_of(d_free_head), {s.free_head}));
+            first_of(differs("free page count", word_of(d_free_count), {s.free_count}));
+            return why;
+        }
+        const std::int32_t n = record_.allocated_count;
+        const std::int32_t m = record_.freed_count;
+        const bool grows = n > 0 && record_.allocated_first >= s.total_pages;
+        first_of(differs("hash size", hash_size, {s.hash_size}));
+        if (grows) {
+            if (total < s.total_pages || total > s.total_pages + geometric_growth(s.total_pages, n))
+                first_of(fmt::format("the table has {} pages where the write that grew it found {}", total,
+                                     s.total_pages));
+        } else {
+            first_of(differs("page count", total, {s.total_pages}));
+        }
+        // Pages a growth appended join the free list before the allocation;
+        // the allocation takes the highest first, so its first page tells
+        // how many (the page count may be restored already by a recoverer
+        // that died).
+        const std::int64_t g = grows ? std::int64_t{record_.allocated_first} - s.total_pages + 1 : 0;
+        const std::int64_t c = s.claimed_cells, b = s.bindings, f = s.free_count;
+        const std::int32_t freed_head = last_freed_page();
+        switch (op) {
+        case intent_op::add:
+            first_of(differs("claimed cell count", word_of(d_claimed_cells), {c, c + 1}));
+            first_of(differs("binding count", word_of(d_bindings), {b, b + 1}));
+            first_of(differs("free page count", word_of(d_free_count), {f, f + g - n}));
+            first_of(differs("free list head", word_of(d_free_head), {s.free_head, record_.free_head_after}));
+            break;
+        case intent_op::replace:
+            first_of(differs("claimed cell count", word_of(d_claimed_cells), {c}));
+            first_of(differs("binding count", word_of(d_bindings), {b}));
+            first_of(differs("free page count", word_of(d_free_count), {f, f + g - n, f + g - n + m}));
+            first_of(differs("free list head", word_of(d_free_head),
+                             {s.free_head, record_.free_head_after, freed_head}));
+            break;
+        default:
+            first_of(differs("claimed cell count", word_of(d_claimed_cells), {c}));
+            first_of(differs("binding count", word_of(d_bindings), {b, b - 1}));
+            first_of(differs("free page count", word_of(d_free_count), {f, f + m}));
+            first_of(differs("free list head", word_of(d_free_head), {s.free_head, freed_head}));
+            break;
+        }
+        first_of(changed_word_overtaken(before));
+        first_of(allocation_overtaken());
+        return why;
+    }
+
     void undo()
     {
         header before = snapshot_header();
@@ -104,6 +174,72 @@ public:
     }
 
 private:
+    // The page the free list's head is after the freed chain was pushed on
+    // it (its last page), or 0 if the chain cannot be followed.
+    std::int32_t last_freed_page() const
+    {
+        std::int64_t page = record_.freed_first;
+        for (std::int32_t i = 1; i < record_.freed_count && in_object(page); ++i)
+            page = pages_.load(page, c_next_page);
+        return record_.freed_count > 0 && in_object(page) ? static_cast<std::int32_t>(page) : 0;
+    }
+
+    bool in_object(std::int64_t page) const noexcept { return page > descriptor_page_ && page < pages_available_; }
+
+    // The hash cell (or older-binding word) the write changes: its old words,
+    // or the new ones.
+    std::string changed_word_overtaken(const header &before) const
+    {
+        const intent_op op = record_.op;
+        std::int64_t freed_older = in_object(record_.freed_first) ? pages_.load(record_.freed_first, c_older_binding)
+                                                                  : ptr_unbound;
+        std::int64_t index = record_.cell_index;
+        if (index < 0) {
+            // write_blocks unlinking a binding: the newer binding's older-binding word.
+            if (!before.is_data_page(-index))
+                return {};
+            std::int32_t now = pages_.load(-index, c_older_binding);
+            if (now == record_.cell_old_ptr || now == freed_older)
+                return {};
+            return fmt::format("page {}: the older binding is {}, neither the {} it recorded nor {}", -index, now,
+                               record_.cell_old_ptr, freed_older);
+        }
+        if (index >= before.hash_size)
+            return {};  // the undo reports what makes no sense
+        cell_place cell = locate_cell(before, index);
+        std::int32_t key = pages_.load(cell.page, cell.word + cell_key);
+        std::int32_t ptr = pages_.load(cell.page, cell.word + cell_ptr);
+        std::int64_t new_key = op == intent_op::add ? record_.key : record_.cell_old_key;
+        std::int64_t new_ptr = op == intent_op::remove ? (freed_older != 0 ? freed_older : ptr_unbound)
+                                                       : record_.allocated_first;
+        bool unchanged = key == record_.cell_old_key && ptr == record_.cell_old_ptr;
+        bool after = (key == new_key || key == record_.cell_old_key) && (ptr == new_ptr || ptr == record_.cell_old_ptr);
+        if (unchanged || after)
+            return {};
+        return fmt::format("hash cell {} holds key {} and pointer {}, neither as recorded (key {}, pointer {}) nor "
+                           "as the write leaves it",
+                           index, key, ptr, record_.cell_old_key, record_.cell_old_ptr);
+    }
+
+    // The first page the write takes from the free list: still free, or
+    // written by this write (its key, or before the key its free link, which
+    // is the next page written before the magic).
+    std::string allocation_overtaken() const
+    {
+        std::int32_t page = record_.allocated_first;
+        if (record_.allocated_count <= 0 || page >= record_.snapshot.total_pages || !in_object(page))
+            return {};
+        std::int32_t magic = pages_.load(page, c_magic);
+        if (magic == free_magic)
+            return {};
+        std::int32_t key = pages_.load(page, c_key);
+        std::int32_t link = record_.allocated_count > 1 ? pages_.load(page, c_next_page) : record_.free_head_after;
+        if (magic == content_magic && (key == record_.key || key == link))
+            return {};
+        return fmt::format("page {} it took from the free list holds magic {:#010x} and key {}", page,
+                           static_cast<std::uint32_t>(magic), key);
+    }
+
     [[noreturn]] void damaged(const std::string &what) const { unrecoverable(object_, record_, what); }
 
     // The descriptor as the snapshot has it: the counters and sizes of the
@@ -292,9 +428,22 @@ integrity_report check_object(const shm_object &object, unsigned pagesize)
     // that says otherwise.
     const std::int32_t descriptor_page = 1;
     if (bytes / pagesize <= static_cast<std::uint64_t>(descriptor_page))
-        return check_image(nullptr, bytes, words_per_page, descriptor_page);
+        return check_image(nullptr, bytes, words_per_page, descriptor_page, interrupted_writes::ignore);
     mapping whole(object.fd(), static_cast<std::size_t>(bytes), false, object.name());
-    return check_image(whole.words(), bytes, words_per_page, descriptor_page);
+    return check_image(whole.words(), bytes, words_per_page, descriptor_page, interrupted_writes::ignore);
+}
+
+void apply(shm_object &object, const intent &record)
+{
+    switch (record.op) {
+    case intent_op::none: break;
+    case intent_op::add:
+    case intent_op::replace:
+    case intent_op::remove: interrupted_mutation(object, record).undo(); break;
+    case intent_op::resize_rehash: interrupted_mutation(object, record).undo_rehash(); break;
+    case intent_op::resize_copy: interrupted_mutation(object, record).finish_resize(); break;
+    case intent_op::reinitialise: redo_reinitialisation(object, record); break;
+    }
 }
 
 } // namespace
@@ -308,21 +457,22 @@ void recover_interrupted_write(shm_object &object, lock_area &area, unsigned pag
                 unrecoverable(object, record, fmt::format("it recorded page size {}", record.pagesize));
             pagesize = static_cast<unsigned>(record.pagesize);
         }
-        switch (record.op) {
-        case intent_op::none: break;
-        case intent_op::add:
-        case intent_op::replace:
-        case intent_op::remove: interrupted_mutation(object, record).undo(); break;
-        case intent_op::resize_rehash: interrupted_mutation(object, record).undo_rehash(); break;
-        case intent_op::resize_copy: interrupted_mutation(object, record).finish_resize(); break;
-        case intent_op::reinitialise: redo_reinitialisation(object, record); break;
-        }
+        std::string overtaken;
+        if (record.op != intent_op::none && record.op != intent_op::reinitialise)
+            overtaken = interrupted_mutation(object, record).overtaken();
+        if (overtaken.empty())
+            apply(object, record);
+        else
+            // Left alone; what the dead writer left half done, the check finds.
+            area.clear_intent();
         integrity_report report = check_object(object, pagesize);
         if (!report.problems.empty())
-            throw error(errc::corrupt, fmt::format("{}: a writer died during {}, and the table is damaged after "
-                                                   "its recovery: {}",
-                                                   object.name(), describe(record),
-                                                   report.problems.front().message));
+            throw error(errc::corrupt,
+                        fmt::format("{}: a writer died during {}, and the table is damaged after {}: {}",
+                                    object.name(), describe(record),
+                                    overtaken.empty() ? "its recovery"
+                                                      : "later writes that did not know of it (" + overtaken + ")",
+                                    report.problems.front().message));
     } catch (const error &e) {
         if (e.code() == errc::corrupt)
             area.set_corrupt(true);

@@ -104,7 +104,7 @@ void table::add_hash_extent(header &h)
     store(d, d_extents + 2 * slot + 1, static_cast<std::int32_t>(pages));
 }
 
-const header &table::refresh()
+const header &table::refresh_descriptor()
 {
     const std::int32_t *words = page_words(descriptor_page_);
     descriptor_change change =

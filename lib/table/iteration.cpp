@@ -168,7 +168,7 @@ int table::write_blocks(bool announce_remove, std::int32_t key, function_ref<int
     operation op(*this);
     check_writable("write_blocks");
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
-    header h = refresh();
+    header h = refresh_for_write();
     cell_ref cell = probe(h, key, false);
     binding_walk walk(h.total_pages, bound_page(h, cell));
     // Where the pointer to the current binding lives: the hash cell, or the

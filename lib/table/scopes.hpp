@@ -67,8 +67,7 @@ template <class MakeRecord, class Stores>
 void table::mutate(MakeRecord make_record, Stores stores)
 {
     // One call of `stores`, so that it is inlined.
-    writer_mutex *writer = locks_.writer();
-    lock_area *area = writer != nullptr ? &writer->area() : nullptr;
+    lock_area *area = intent_area();
     if (area != nullptr)
         area->write_intent(make_record());
     try {

@@ -122,7 +122,17 @@ private:
     [[noreturn]] void corrupt(std::string_view message) const;
     void check_writable(const char *what) const;
     // The validated header, valid until the next refresh(); mutations copy it.
-    const header &refresh();
+    // With record locking, a write a dead writer left unfinished is
+    // errc::corrupt (refuse_pending_write).
+    const header &refresh()
+    {
+        if (record_locking_ && load(0, layout::la_intent_op) != static_cast<std::int32_t>(layout::intent_op::none))
+            refuse_pending_write();
+        return refresh_descriptor();
+    }
+    // refresh() whatever page 0 says: opening a table that check() may
+    // still examine.
+    const header &refresh_descriptor();
     void map_pages(std::int64_t pages);
     void grow_object(const header &h, std::int64_t new_total);
     // The pages an allocation will take, planned and checked before anything
@@ -215,6 +225,33 @@ private:
     // would.  Without mutex locking nothing is recorded (scopes.hpp).
     template <class MakeRecord, class Stores>
     void mutate(MakeRecord make_record, Stores stores);
+    // Where mutate records intents: the writer mutex's lock area, or with
+    // record locking (a writable descriptor) a lock_area of its own over the
+    // same words of page 0, made on first use, whose mutex words stay unused
+    // (doc/locking.md, "Crash safety with record locking").  Null otherwise.
+    lock_area *intent_area()
+    {
+        if (writer_mutex *writer = locks_.writer())
+            return &writer->area();
+        if (record_intents_ || !record_locking_)
+            return record_intents_.get();
+        return make_record_intent_area();
+    }
+    lock_area *make_record_intent_area();
+    // Record locking: under the descriptor page's write lock, recovers a
+    // write that a dead writer left unfinished (its intent still recorded).
+    void recover_pending_write();
+    // Record locking: a reader finding an intent recorded fails cleanly
+    // instead of reading what a dead writer left half done.
+    [[noreturn]] void refuse_pending_write() const;
+    // refresh() for a mutation, under the descriptor page's write lock:
+    // recovers a pending write first.
+    const header &refresh_for_write()
+    {
+        if (record_locking_)
+            recover_pending_write();
+        return refresh();
+    }
     // Records `record` again under mutate: the next pass of a resize.
     void record_next_pass(const intent &record) noexcept;
     // An intent of `op` on `key` with the descriptor snapshot of `h`, and
@@ -256,6 +293,8 @@ private:
 
     std::shared_ptr<shm_object> object_;
     bool writable_;
+    bool record_locking_;
+    std::unique_ptr<lock_area> record_intents_;
     int words_per_page_;
     int cells_per_page_;
     std::int32_t descriptor_page_ = 1;

@@ -48,7 +48,7 @@ void table::add(std::int32_t key, std::span<const std::int32_t> value)
     check_writable("add");
     check_value_size(value);
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
-    header h = refresh();
+    header h = refresh_for_write();
     add_locked(h, key, value);
 }
 
@@ -77,7 +77,7 @@ void table::remove(std::int32_t key)
     operation op(*this);
     check_writable("remove");
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
-    header h = refresh();
+    header h = refresh_for_write();
     remove_locked(h, key);
 }
 
@@ -103,7 +103,7 @@ void table::replace(std::int32_t key, std::span<const std::int32_t> value)
         return;
     }
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
-    header h = refresh();
+    header h = refresh_for_write();
     cell_ref cell = probe(h, key, false);
     std::int32_t page = bound_page(h, cell);
     if (page == 0) {
@@ -193,8 +193,37 @@ void table::record_cell(intent &record, const header &h, const cell_ref &cell) c
 
 void table::record_next_pass(const intent &record) noexcept
 {
-    if (writer_mutex *writer = locks_.writer())
-        writer->area().write_intent(record);
+    if (lock_area *area = intent_area())
+        area->write_intent(record);
+}
+
+lock_area *table::make_record_intent_area()
+{
+    // Not before the table has a page 0; a read-only descriptor writes nothing.
+    if (!writable_ || object_->size() < lock_area_end_bytes)
+        return nullptr;
+    record_intents_ = std::make_unique<lock_area>(object_->fd(), object_->name());
+    return record_intents_.get();
+}
+
+void table::recover_pending_write()
+{
+    if (mapped_pages_ == 0 || load(0, la_intent_op) == static_cast<std::int32_t>(intent_op::none))
+        return;
+    lock_area *area = intent_area();
+    if (area == nullptr)
+        refuse_pending_write();
+    recover_interrupted_write(*object_, *area, static_cast<unsigned>(words_per_page_) * 4);
+    // The recovery stored through a mapping of its own.
+    header_validated_ = false;
+}
+
+void table::refuse_pending_write() const
+{
+    throw error(errc::corrupt, fmt::format("{}: a writer died while it changed the table (its intent record is in "
+                                           "page 0); the next writer or netshm_manage with record locking and a "
+                                           "writable descriptor recovers it",
+                                           object_->name()));
 }
 
 void table::undo_failed_mutation(lock_area &area) noexcept

@@ -1,4 +1,4 @@
-// The crash test's record of what a writer did (mutex_crash_test.cpp): a
+// The crash test's record of what a writer did (crash_test.cpp): a
 // journal in memory shared with the parent (MAP_SHARED, mapped before fork),
 // self-identifying values, and the table the journal implies.
 //
