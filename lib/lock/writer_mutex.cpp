@@ -48,12 +48,6 @@ void writer_mutex::hold(recovery recover, bool for_repair)
     depth_ = 1;
 }
 
-void writer_mutex::clear_damage() noexcept
-{
-    area_.clear_intent();
-    area_.set_corrupt(false);
-}
-
 void writer_mutex::lock_fresh(recovery recover, bool for_repair)
 {
     // Zeroed words are a valid process-private mutex: never lock one.

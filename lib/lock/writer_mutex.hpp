@@ -47,10 +47,8 @@ public:
     void acquire(recovery recover);
     // acquire for a repair, which rebuilds the table whatever state it is
     // in: a failed recovery or a corrupt mark does not refuse the hold (the
-    // repair clears both with clear_damage() once it succeeded).
+    // repair clears both in page 0 once it succeeded).
     void acquire_for_repair(recovery recover);
-    // After a successful repair (requires a hold): no intent, no corrupt mark.
-    void clear_damage() noexcept;
     // One hold less; the last makes the sequence counter even again if a
     // write made it odd and finished (a mutation whose undo failed leaves it
     // odd and its intent recorded, for the next holder), then unlocks the mutex.

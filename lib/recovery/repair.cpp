@@ -37,7 +37,9 @@
 //  4. the free list, page by page, then the descriptor's counters: only
 //     pages no kept binding owns are written;
 //  5. the spare words zeroed, the master page's words and the bytes after
-//     the table's pages restored.
+//     the table's pages restored, and last a dead writer's intent record
+//     and the corrupt mark of page 0 cleared (what they describe is
+//     repaired; the mutex's own words are left alone).
 // A hash resize killed in its rehash or copy pass leaves the same two views
 // (primaries and spares), which the walk joins as well.
 #include "recovery/repair.hpp"
@@ -45,6 +47,7 @@
 #include "format/cells.hpp"
 #include "format/descriptor.hpp"
 #include "format/layout.hpp"
+#include "format/lock_area_layout.hpp"
 #include "image/integrity.hpp"
 #include "image/page_owners.hpp"
 #include "image/probe_reach.hpp"
@@ -308,6 +311,8 @@ private:
              w < end; ++w)
             if (shared::load(pages_.base + w) != 0)  // a hole read stays a hole
                 shared::store(pages_.base + w, 0);
+        store_if_changed(0, la_state, lock_area_consistent);
+        store_if_changed(0, la_intent_op, static_cast<std::int32_t>(intent_op::none));
     }
 
     void store_if_changed(std::int32_t page, int word, std::int32_t value)

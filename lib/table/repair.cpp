@@ -19,11 +19,7 @@ repair_report table::repair()
         whole.emplace(object_->fd(), static_cast<std::size_t>(bytes), true, object_->name());
     // Whatever the repair stored, the header refresh() validated is stale.
     header_validated_ = false;
-    repair_report report = repair_image(whole ? whole->words() : nullptr, bytes, words_per_page_, descriptor_page_,
-                                        object_->name());
-    if (writer_mutex *writer = locks_.writer())
-        writer->clear_damage();
-    return report;
+    return repair_image(whole ? whole->words() : nullptr, bytes, words_per_page_, descriptor_page_, object_->name());
 }
 
 } // namespace netshm::core
