@@ -364,6 +364,9 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  *                          descriptor opened O_RDONLY on an unfinished table
  *                          gets this code with a message saying "unfinished":
  *                          a writable descriptor (or init >= 0) creates it.
+ *                          An object of zeros (a creator killed before its
+ *                          first store, or anybody's file) gets a message
+ *                          saying so: only init >= 0 creates a table there.
  * @retval NETSHM_EREADONLY the object is empty, or init >= 0, or the method is
  *                          NETSHM_MUTEX_LOCKING, but it was opened O_RDONLY.
  * @retval NETSHM_EBUSY     a process, this one included, has the object open

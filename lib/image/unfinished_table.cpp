@@ -55,13 +55,24 @@ bool is_unfinished_table(const std::int32_t *words, std::uint64_t size)
     if (!master_unfinished(words) || !lock_area_unused_or_ours(words))
         return false;
     const std::uint64_t count = size / 4;
+    // Nothing past the lock area: no store of this creation is there yet,
+    // and a foreign file of zeros looks the same (is_all_zero).
     std::uint64_t descriptor = first_nonzero(words, la_end, count);
     if (descriptor == count)
-        return true;
+        return false;
     std::uint64_t pagesize = descriptor * 4;
     if (pagesize > max_pagesize || shared::load(words + descriptor) != descriptor_magic)
         return false;
     return first_nonzero(words, descriptor + descriptor_words_used, count) == count;
+}
+
+bool is_all_zero(const std::int32_t *words, std::uint64_t size)
+{
+    const auto *bytes = reinterpret_cast<const unsigned char *>(words);
+    for (std::uint64_t i = size - size % 4; i < size; ++i)
+        if (__atomic_load_n(bytes + i, __ATOMIC_RELAXED) != 0)
+            return false;
+    return first_nonzero(words, 0, size / 4) == size / 4;
 }
 
 bool holds_unfinished_table(const shm_object &object)

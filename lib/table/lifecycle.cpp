@@ -51,14 +51,6 @@ bool holds_valid_table(const shm_object &object)
     }
 }
 
-[[noreturn]] void refuse_unfinished(const shm_object &object)
-{
-    throw error(errc::corrupt, fmt::format("{}: an unfinished table: its creation (or re-initialisation) stopped "
-                                           "before page 0's magic was written; manage it through a descriptor open "
-                                           "for writing, or with init >= 0, to create the table",
-                                           object.name()));
-}
-
 } // namespace
 
 std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<shm_object> &object,
@@ -217,11 +209,11 @@ unsigned table::detect_once_initialised(const std::shared_ptr<shm_object> &objec
         }
         return detect_table(*object, requested, descriptor_page);
     } catch (const error &e) {
-        if (e.code() != errc::corrupt || !holds_unfinished_table(*object))
+        // Detection's message names an unfinished table.  With mutex locking
+        // the first process creates one at set-up.
+        if (e.code() != errc::corrupt || !object->writable() || locking == locking_method::mutex ||
+            !holds_unfinished_table(*object))
             throw;
-        // Mutex locking: the first process creates an unfinished table at set-up.
-        if (!object->writable() || locking == locking_method::mutex)
-            refuse_unfinished(*object);
         return 0;
     }
 }

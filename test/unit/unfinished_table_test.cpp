@@ -13,6 +13,7 @@
 namespace {
 
 using namespace netshm::core::layout;
+using netshm::core::is_all_zero;
 using netshm::core::is_unfinished_table;
 
 using image = std::vector<std::int32_t>;
@@ -36,16 +37,24 @@ std::vector<store> creation_stores(unsigned pagesize)
             {3, file_magic[3]}};
 }
 
-TEST_CASE("unfinished table: every prefix of a creation's stores is one, the whole creation is not",
+bool all_zero(const image &words) { return is_all_zero(words.data(), words.size() * sizeof(std::int32_t)); }
+
+TEST_CASE("unfinished table: every prefix of a creation's stores from the first is one, the whole creation "
+          "is not",
           "[unit][initialisation]")
 {
     const unsigned pagesize = GENERATE(160u, 256u, 4096u);
     CAPTURE(pagesize);
     const std::vector<store> stores = creation_stores(pagesize);
     image words(3 * pagesize / 4, 0);
+    // Before the first store: zeros, which a foreign file may be too.
+    CHECK(all_zero(words));
+    CHECK_FALSE(unfinished(words));
     for (const store &s : stores) {
-        CHECK(unfinished(words));
         words[s.word] = s.value;
+        CHECK_FALSE(all_zero(words));
+        if (&s != &stores.back())
+            CHECK(unfinished(words));
     }
     CHECK_FALSE(unfinished(words));
 }
@@ -53,6 +62,7 @@ TEST_CASE("unfinished table: every prefix of a creation's stores is one, the who
 TEST_CASE("unfinished table: a mutex-mode lock area is allowed, other words are not", "[unit][initialisation]")
 {
     image words(3 * 64, 0);
+    words[64] = descriptor_magic;
     words[la_magic] = lock_area_magic;
     words[la_sequence] = 7;
     CHECK(unfinished(words));
@@ -63,7 +73,7 @@ TEST_CASE("unfinished table: a mutex-mode lock area is allowed, other words are 
 TEST_CASE("unfinished table: foreign contents are never taken for one", "[unit][initialisation]")
 {
     image zeros(3 * 64, 0);
-    CHECK(unfinished(zeros));
+    CHECK_FALSE(unfinished(zeros));
     SECTION("data past the descriptor's words") {
         image words = zeros;
         words[64] = descriptor_magic;
@@ -82,19 +92,25 @@ TEST_CASE("unfinished table: foreign contents are never taken for one", "[unit][
     }
     SECTION("page 0's words not a prefix of a creation's") {
         image words = zeros;
+        words[64] = descriptor_magic;
         words[1] = file_magic[1];  // without word 0
         words[master_descriptor_page] = 1;
         CHECK_FALSE(unfinished(words));
         words = zeros;
+        words[64] = descriptor_magic;
         words[0] = file_magic[0];  // before the descriptor page number
         CHECK_FALSE(unfinished(words));
         words = zeros;
+        words[64] = descriptor_magic;
         words[master_descriptor_page] = 2;
         CHECK_FALSE(unfinished(words));
     }
     SECTION("too small, or not whole words") {
-        CHECK_FALSE(is_unfinished_table(zeros.data(), lock_area_end_bytes - 4));
-        CHECK_FALSE(is_unfinished_table(zeros.data(), lock_area_end_bytes + 2));
+        image words = zeros;
+        words[40] = descriptor_magic;
+        CHECK(is_unfinished_table(words.data(), 4 * 80));
+        CHECK_FALSE(is_unfinished_table(words.data(), lock_area_end_bytes - 4));
+        CHECK_FALSE(is_unfinished_table(words.data(), 4 * 80 + 2));
     }
 }
 
