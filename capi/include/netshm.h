@@ -366,10 +366,14 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  * Starts managing an open object as a table.
  *
  * An empty object is initialised with a new table; a non-empty one must hold a
- * valid table.  Creating a table in an empty object and re-initialising happen
- * under the descriptor page's write lock (with NETSHM_RECORD_LOCKING).  A
- * descriptor opened O_RDONLY gives a read-only table: reads work, every write
- * returns NETSHM_EREADONLY.
+ * valid table, or an unfinished one (a creator stopped before it wrote page
+ * 0's magic, doc/format.md "Re-initialisation and creation"), which a
+ * descriptor open for writing creates anew.  With NETSHM_RECORD_LOCKING,
+ * creating and re-initialising queue on one lock whatever the page size (a
+ * process that comes second opens the first one's table) and exclude every
+ * reader and writer of the old table (doc/locking.md, "Creating and
+ * re-initialising").  A descriptor opened O_RDONLY gives a read-only table:
+ * reads work, every write returns NETSHM_EREADONLY.
  *
  * @param descr    the object; it must stay open while the table is used.
  * With NETSHM_RECORD_LOCKING or NETSHM_MUTEX_LOCKING the table also holds,
@@ -394,13 +398,21 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  * @retval NETSHM_OK        success.
  * @retval NETSHM_EINVAL    NULL argument, unknown locking method, bad page size;
  *                          pagesize differs from the table's (the message names
- *                          the real one); pagesize 0 but the object is valid at
- *                          two page sizes, as OCamlnet can leave it.
+ *                          the real one), also when another process created
+ *                          the table first with its page size; pagesize 0 but
+ *                          the object is valid at two page sizes, as OCamlnet
+ *                          can leave it.
  * @retval NETSHM_ECORRUPT  the object does not hold a valid table; with
  *                          NETSHM_MUTEX_LOCKING, or NETSHM_RECORD_LOCKING and a
  *                          writable descriptor, and init < 0 also a table left
  *                          by a writer that died while it changed it, whose
- *                          recovery found damage it cannot repair.
+ *                          recovery found damage it cannot repair.  A
+ *                          descriptor opened O_RDONLY on an unfinished table
+ *                          gets this code with a message saying "unfinished":
+ *                          a writable descriptor (or init >= 0) creates it.
+ *                          An object of zeros (a creator killed before its
+ *                          first store, or anybody's file) gets a message
+ *                          saying so: only init >= 0 creates a table there.
  * @retval NETSHM_EREADONLY the object is empty, or init >= 0, or the method is
  *                          NETSHM_MUTEX_LOCKING, but it was opened O_RDONLY.
  * @retval NETSHM_EEXIST    init >= 0 but the object holds data that is not a

@@ -2,6 +2,7 @@
 
 #include "format/descriptor.hpp"
 #include "format/layout.hpp"
+#include "image/unfinished_table.hpp"
 #include "util/error.hpp"
 
 #include <fmt/format.h>
@@ -26,6 +27,23 @@ std::string check_pagesize(const std::int32_t *words, std::uint64_t size, std::i
     return validate_header(descriptor, d, static_cast<std::int64_t>(size / pagesize), cells_per_page(words_per_page), h);
 }
 
+// Why an object without page 0's magic holds no table: an unfinished
+// creation and an object of zeros are told apart from a foreign file
+// (doc/format.md, "Re-initialisation and creation").
+std::string no_magic_message(const std::int32_t *words, std::uint64_t size, const std::string &name)
+{
+    if (is_unfinished_table(words, size))
+        return fmt::format("{}: an unfinished table: its creation (or re-initialisation) stopped before page 0's "
+                           "magic was written; manage it through a descriptor open for writing, or with init >= 0, "
+                           "to create the table",
+                           name);
+    if (is_all_zero(words, size))
+        return fmt::format("{}: all {} bytes are zero: no table, or one whose creation stopped before its first "
+                           "store; manage it with init >= 0 to create the table",
+                           name, size);
+    return fmt::format("{}: page 0: bad file magic", name);
+}
+
 } // namespace
 
 unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned requested,
@@ -35,7 +53,7 @@ unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned
         throw error(errc::corrupt, fmt::format("{}: {} bytes is too small for a table", name, size));
     for (int i = 0; i < 4; ++i)
         if (words[i] != file_magic[i])
-            throw error(errc::corrupt, fmt::format("{}: page 0: bad file magic", name));
+            throw error(errc::corrupt, no_magic_message(words, size, name));
     std::int32_t d = words[master_descriptor_page];
     if (d < 1)
         throw error(errc::corrupt, fmt::format("{}: page 0: bad descriptor page number {}", name, d));

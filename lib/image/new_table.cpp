@@ -2,6 +2,7 @@
 
 #include "format/growth.hpp"
 #include "format/lock_area_layout.hpp"
+#include "image/unfinished_table.hpp"
 #include "shm/mapping.hpp"
 #include "util/error.hpp"
 #include "util/shared_words.hpp"
@@ -48,9 +49,9 @@ void refuse_foreign_content(const shm_object &object)
             break;
         got += static_cast<std::size_t>(n);
     }
-    const bool unfinished = std::all_of(std::begin(head), std::end(head), [](std::int32_t w) { return w == 0; });
+    const bool zeros = std::all_of(std::begin(head), std::end(head), [](std::int32_t w) { return w == 0; });
     const bool table = wanted == sizeof head && std::equal(std::begin(head), std::end(head), std::begin(file_magic));
-    if (!unfinished && !table)
+    if (!zeros && !table && !holds_unfinished_table(object))
         throw error(errc::exists, fmt::format("{}: the object holds {} bytes that are not a netshm table; a new "
                                               "table is never written over them (empty the object first, e.g. "
                                               "open it with O_TRUNC, or remove it)",

@@ -12,10 +12,10 @@ namespace netshm::core {
 // errc::too_big if its hash table would not fit the format.
 long long init_hint(long long init, int words_per_page, const std::string &name);
 
-// Throws errc::exists, writing nothing, unless the object is empty or its
-// first 16 bytes are the file magic (a table, sound or damaged) or zero (a
-// table whose creation or re-initialisation never finished: the magic is
-// written last).  Anything else is somebody's data that a new table would
+// Throws errc::exists, writing nothing, unless the object is empty, its
+// first 16 bytes are the file magic (a table, sound or damaged) or zero, or
+// it holds an unfinished table (unfinished_table.hpp: the magic is written
+// last).  Anything else is somebody's data that a new table would
 // overwrite; the caller consents by emptying the object first (O_TRUNC).
 void refuse_foreign_content(const shm_object &object);
 

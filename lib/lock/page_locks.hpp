@@ -34,6 +34,8 @@ public:
         recover_ = std::move(recover);
     }
     writer_mutex *writer() const noexcept { return writer_.get(); }
+    // Whether page locks are fcntl record locks (not the writer mutex, not none).
+    bool record_locking() const noexcept { return enabled_ && !writer_; }
 
     // These require the state's mutex (held by the table's operation scope).
     void lock(std::int32_t page, lock_kind kind);

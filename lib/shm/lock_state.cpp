@@ -163,13 +163,13 @@ void lock_state::adopt_writable(int fd)
     close_parked();
 }
 
-void lock_state::apply(off_t offset, short type, lock_subject what)
+void lock_state::apply(off_t offset, short type, lock_subject what, off_t length)
 {
     struct flock request {};
     request.l_type = type;
     request.l_whence = SEEK_SET;
     request.l_start = offset;
-    request.l_len = 1;
+    request.l_len = length;
     // Holders keep a byte for microseconds.  Retrying at once costs less than
     // sleeping in F_SETLKW: the holder's unlock would have to wake this
     // process on another CPU, which costs both of them far more (most of the
@@ -190,6 +190,34 @@ void lock_state::apply(off_t offset, short type, lock_subject what)
                         fmt::format("lock {} {} of {}: deadlock detected", what.unit, what.number, name_), EDEADLK);
         throw_system(errno, fmt::format("lock {} {} of", what.unit, what.number), name_);
     }
+}
+
+void lock_state::lock_range(off_t begin, off_t end, lock_subject what)
+{
+    apply(begin, F_WRLCK, what, end - begin);
+}
+
+void lock_state::unlock_range(off_t begin, off_t end)
+{
+    // Each byte held keeps its lock (set to its own state, which never
+    // waits: it only keeps or lowers what the range gave it); the gaps
+    // between them are released.
+    std::vector<std::pair<off_t, bool>> kept;
+    for (std::size_t slot = 0; slot < held_count_; ++slot)
+        if (held_[slot].offset >= begin && held_[slot].offset < end)
+            kept.emplace_back(held_[slot].offset, holds_write(held_[slot].stack));
+    std::sort(kept.begin(), kept.end());
+    off_t gap = begin;
+    for (const auto &[offset, write] : kept) {
+        if (offset > gap)
+            apply(gap, F_UNLCK, lock_subject{"byte", gap}, offset - gap);
+        apply(offset, write ? F_WRLCK : F_RDLCK, lock_subject{"byte", offset});
+        gap = offset + 1;
+    }
+    if (gap < end)
+        apply(gap, F_UNLCK, lock_subject{"byte", gap}, end - gap);
+    if (held_count_ == 0)
+        close_parked();
 }
 
 bool lock_state::others_hold(off_t offset, lock_kind kind, lock_subject what) const

@@ -56,6 +56,13 @@ public:
     // The same, at once even inside a group: for the presence and setup
     // bytes, which another table's group must not keep from other processes.
     void unlock_now(off_t offset) { release(offset); }
+    // Write-locks every byte of [begin, end) in one request (waiting like
+    // lock), for a re-initialisation that must exclude every holder of a
+    // page lock, whatever its page size.  The range is not a requirement of
+    // its own: unlock_range leaves each byte this process holds in it as its
+    // requirements say, and releases the others, without a moment unlocked.
+    void lock_range(off_t begin, off_t end, lock_subject what);
+    void unlock_range(off_t begin, off_t end);
     // Whether another process holds a lock on `offset` that conflicts with
     // `kind` (F_GETLK, which never reports this process's own locks).
     bool others_hold(off_t offset, lock_kind kind, lock_subject what) const;
@@ -81,7 +88,7 @@ public:
 private:
     static std::shared_ptr<lock_state> find(dev_t device, ino_t inode);
     lock_state(int own_fd, bool writable, dev_t device, ino_t inode, std::string name);
-    void apply(off_t offset, short type, lock_subject what);
+    void apply(off_t offset, short type, lock_subject what, off_t length = 1);
     void release(off_t offset);
     void adopt_writable(int fd);
     void close_parked();

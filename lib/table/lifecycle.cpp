@@ -4,6 +4,8 @@
 #include "format/lock_area_layout.hpp"
 #include "image/existing_table.hpp"
 #include "image/new_table.hpp"
+#include "image/unfinished_table.hpp"
+#include "lock/initialisation_lock.hpp"
 #include "recovery/crash_recovery.hpp"
 #include "table/scopes.hpp"
 #include "util/error.hpp"
@@ -11,6 +13,7 @@
 #include <algorithm>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <unistd.h>
 #include <fmt/format.h>
 
@@ -64,6 +67,19 @@ void finish_record_mode_write(shm_object &object)
         recover_interrupted_write(object, area, static_cast<unsigned>(pagesize));
 }
 
+bool holds_valid_table(const shm_object &object)
+{
+    std::int32_t descriptor_page = 0;
+    try {
+        detect_table(object, 0, descriptor_page);
+        return true;
+    } catch (const error &e) {
+        if (e.code() != errc::corrupt && e.code() != errc::invalid)
+            throw;
+        return false;
+    }
+}
+
 } // namespace
 
 std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<shm_object> &object,
@@ -81,7 +97,13 @@ std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<sh
     // while this runs (the setup lock and the presence of the others).
     auto set_up_as_first = [&] {
         std::uint64_t size = object->size();
-        if (size == 0 || init >= 0) {
+        // A table is written here, without an intent record, only where there
+        // is no table to lose: an empty object, an unfinished table, or an
+        // object re-initialised that holds no valid table.  A valid table
+        // re-initialised is rewritten by manage under the mutex and an
+        // intent record, which the next process finishes if this one dies.
+        bool no_table = size == 0 || holds_unfinished_table(*object) || (init >= 0 && !holds_valid_table(*object));
+        if (no_table) {
             // Page 0 must exist before the lock area can be mapped.
             unsigned fresh = pagesize != 0 ? pagesize
                              : size == 0   ? default_pagesize
@@ -95,7 +117,7 @@ std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<sh
         if (!written && size < lock_area_end_bytes)
             detect_table(*object, pagesize, descriptor_page);  // no table fits: says why
         writer = writer_mutex::of(state, object->fd());
-        if (!written) {
+        if (!written && init < 0) {
             finish_earlier_writes(*object, writer->area(), pagesize);
             // Never write a lock area into an object that holds no table.
             detect_table(*object, pagesize, descriptor_page);
@@ -152,42 +174,29 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
         finish_record_mode_write(*object);
     } else if (locking == locking_method::mutex)
         writer = join_mutex_locking(object, pagesize, init, present);
-    std::uint64_t size = object->size();
-    if (size == 0 || init >= 0) {
-        if (!object->writable())
-            throw error(errc::read_only, fmt::format("{}: cannot {} a table in an object opened read-only",
-                                                     name, size == 0 ? "create" : "re-initialise"));
-        if (pagesize == 0)
-            pagesize = size == 0 ? default_pagesize : pagesize_or_default(*object, size);
-        std::unique_ptr<table> created(new table(object, locking, static_cast<int>(pagesize / 4), writer));
-        created->create_or_reinitialise(init);
-        if (created->mapped_pages_ > 0) {
+    const unsigned requested = pagesize;
+    if (object->size() == 0 || init >= 0)
+        if (std::unique_ptr<table> created = create(object, locking, requested, init, writer)) {
             created->presence_ = std::move(present);
             return created;
         }
-        // Another process created the table first: open it as it is.
-    }
-    // A table being created (or, with mutex locking, re-initialised) by
-    // another process is not valid yet: wait for its creator's descriptor
-    // lock (the writer mutex, which also recovers the re-initialisation of
-    // a creator that died) and look again.
+    // Another process created the table first, or there was one: open it.
     std::int32_t descriptor_page = 0;
-    auto detect = [&] { return detect_table(*object, pagesize, descriptor_page); };
     unsigned real_pagesize;
     try {
-        real_pagesize = detect();
+        real_pagesize = detect_table(*object, requested, descriptor_page);
     } catch (const error &e) {
-        if (e.code() != errc::corrupt || locking == locking_method::none)
+        if (e.code() != errc::corrupt)
             throw;
-        unsigned guess = pagesize != 0 ? pagesize : default_pagesize;
-        page_locks creator_wait(object->shared_locks(), locking == locking_method::record,
-                                static_cast<int>(guess / 4));
-        if (writer)
-            creator_wait.attach_writer(writer, [&](lock_area &area) {
-                recover_interrupted_write(*object, area, guess);
-            });
-        page_lock_guard wait(creator_wait, 1, lock_kind::read);
-        real_pagesize = detect();
+        real_pagesize = detect_once_initialised(object, locking, requested, writer, descriptor_page);
+        if (real_pagesize == 0) {
+            // An unfinished table: create it, unless another process does first.
+            if (std::unique_ptr<table> created = create(object, locking, requested, -1, writer)) {
+                created->presence_ = std::move(present);
+                return created;
+            }
+            real_pagesize = detect_table(*object, requested, descriptor_page);
+        }
     }
     std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4), writer));
     opened->open_existing(descriptor_page);
@@ -195,11 +204,62 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
     return opened;
 }
 
+std::unique_ptr<table> table::create(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                     unsigned requested, long long init, const std::shared_ptr<writer_mutex> &writer)
+{
+    std::uint64_t size = object->size();
+    if (!object->writable())
+        throw error(errc::read_only, fmt::format("{}: cannot {} a table in an object opened read-only",
+                                                 object->name(), init < 0 ? "create" : "re-initialise"));
+    unsigned pagesize = requested != 0 ? requested
+                        : size == 0    ? default_pagesize
+                                       : pagesize_or_default(*object, size);
+    std::unique_ptr<table> created(new table(object, locking, static_cast<int>(pagesize / 4), writer));
+    created->create_or_reinitialise(init);
+    if (created->mapped_pages_ == 0)
+        return nullptr;
+    return created;
+}
+
+unsigned table::detect_once_initialised(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                        unsigned requested, const std::shared_ptr<writer_mutex> &writer,
+                                        std::int32_t &descriptor_page)
+{
+    try {
+        if (locking == locking_method::record) {
+            initialisation_lock creators_done = initialisation_lock::shared(object->locks());
+            return detect_table(*object, requested, descriptor_page);
+        }
+        if (locking == locking_method::mutex) {
+            unsigned guess = requested != 0 ? requested : default_pagesize;
+            page_locks creator_wait(object->shared_locks(), false, static_cast<int>(guess / 4));
+            creator_wait.attach_writer(writer, [&](lock_area &area) {
+                recover_interrupted_write(*object, area, guess);
+            });
+            page_lock_guard wait(creator_wait, 1, lock_kind::read);
+            return detect_table(*object, requested, descriptor_page);
+        }
+        return detect_table(*object, requested, descriptor_page);
+    } catch (const error &e) {
+        // Detection's message names an unfinished table.  With mutex locking
+        // the first process creates one at set-up.
+        if (e.code() != errc::corrupt || !object->writable() || locking == locking_method::mutex ||
+            !holds_unfinished_table(*object))
+            throw;
+        return 0;
+    }
+}
+
 void table::create_or_reinitialise(long long init)
 {
-    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::write);
+    std::optional<initialisation_lock> initialising;
+    std::optional<page_lock_guard> descriptor_lock;
+    if (locks_.record_locking())
+        initialising.emplace(initialisation_lock::exclusive(locks_.state()));
+    else
+        descriptor_lock.emplace(locks_, descriptor_page_, lock_kind::write);
     // Under the lock: if another process created the table meanwhile, use it.
-    if (init < 0 && object_->size() != 0)
+    if (init < 0 && object_->size() != 0 && !holds_unfinished_table(*object_))
         return;
     refuse_foreign_content(*object_);
     long long hint = init_hint(init, words_per_page_, object_->name());

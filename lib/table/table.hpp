@@ -109,6 +109,21 @@ private:
     static std::shared_ptr<writer_mutex> join_mutex_locking(const std::shared_ptr<shm_object> &object,
                                                             unsigned pagesize, long long &init,
                                                             std::optional<presence> &present);
+    // A table created or re-initialised in `object` (the page size asked
+    // for, or the existing table's, or the default); nullptr if init < 0 and
+    // another process created a table there first.
+    static std::unique_ptr<table> create(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                         unsigned requested, long long init, const std::shared_ptr<writer_mutex> &writer);
+    // Detection found no valid table: another process may be creating or
+    // re-initialising one, so detect again once it is done (record locking:
+    // the initialisation lock; mutex locking: the writer mutex, which also
+    // recovers a re-initialisation whose writer died).  0 if the object
+    // holds an unfinished table that this process may create.
+    static unsigned detect_once_initialised(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                            unsigned requested, const std::shared_ptr<writer_mutex> &writer,
+                                            std::int32_t &descriptor_page);
+    // With record locking under the initialisation lock, else under the
+    // descriptor page's write lock (the writer mutex, with an intent record).
     void create_or_reinitialise(long long init);
     void open_existing(std::int32_t descriptor_page);
     // A new table for about `hint` keys (init_hint), and its mapping.
