@@ -183,6 +183,7 @@ void lock_area::write_intent(const intent &record) noexcept
 void lock_area::clear_intent() noexcept
 {
     shared::publish(word(la_intent_op), static_cast<std::int32_t>(intent_op::none));
+    shared::zero(word(la_intent_key), intent_field_words);
 }
 
 bool lock_area::in_flight() const noexcept

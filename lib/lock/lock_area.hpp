@@ -93,6 +93,9 @@ public:
     // Fields first, the operation word last (release): a reader of the
     // operation word sees the fields it covers.  `record.op` is not none.
     void write_intent(const intent &record) noexcept;
+    // The operation word first, then the fields zeroed: a table no write is
+    // in flight on holds zeros there, as format 1 (and OCamlnet's files,
+    // byte for byte) has them.
     void clear_intent() noexcept;
     // Whether the operation word names an operation (read once, acquire).
     bool in_flight() const noexcept;

@@ -235,9 +235,9 @@ private:
     // intent records (mutex locking, lib/table/write.cpp)
     // Runs `stores`, the stores of one mutation, under the intent record
     // make_record() returns: recorded before the first store and cleared
-    // after the last with mutex locking (doc/locking.md, "Writers"), undone
-    // at once if `stores` throws in between, as a recovery from its death
-    // would.  Without mutex locking nothing is recorded (scopes.hpp).
+    // after the last with mutex and record locking (doc/locking.md,
+    // "Writers"), undone at once if `stores` throws in between, as a
+    // recovery from its death would.  Without locking nothing is recorded.
     template <class MakeRecord, class Stores>
     void mutate(MakeRecord make_record, Stores stores);
     // Where mutate records intents: the writer mutex's lock area, or with
