@@ -113,11 +113,11 @@ TEST_CASE("mutex recovery: a writer killed at any store of a mutation leaves a t
             REQUIRE(killed(status_of_child([&] { run_operation(s, path, NETSHM_MUTEX_LOCKING, k); })));
             done += recover_and_check(table, descr.get(), triggers[k % 4], p.before, p.after) ? 1 : 0;
         }
-        // Killed before its last store (the counter made even) it had
-        // finished; a re-initialisation is finished once its intent is
-        // recorded (its second store), every other mutation undone until
-        // its intent is cleared.
-        CHECK(done == (s.manage_hint >= 0 ? stores - 2 : 1));
+        // Killed before its last two stores (the intent's fields zeroed, the
+        // counter made even) it had finished; a re-initialisation is
+        // finished once its intent is recorded (its second store), every
+        // other mutation undone until its intent is cleared.
+        CHECK(done == (s.manage_hint >= 0 ? stores - 2 : 2));
     }
 }
 
