@@ -104,6 +104,28 @@ inline void write_scratch(const std::string &path, const uint8_t *bytes, size_t 
     ::close(fd);
 }
 
+// The scratch file's bytes.
+inline std::string read_scratch(const std::string &path)
+{
+    std::string bytes;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        finding("cannot read the scratch file " + path + ": " + std::strerror(errno));
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            finding("cannot read the scratch file " + path + ": " + std::strerror(errno));
+        if (n == 0)
+            break;
+        bytes.append(buffer, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return bytes;
+}
+
 inline uint64_t file_size(const std::string &path)
 {
     struct stat st {};

@@ -14,7 +14,8 @@
 // it, with keys found by iteration, taken from the file's words, and a few
 // fixed ones.  Every result must be one the header documents for the case:
 // OK, ENOTFOUND for a missing key, ETOOBIG for a too small buffer or a hash
-// table at its 16 extents, EINVAL and EREADONLY where documented, and
+// table at its 16 extents, EINVAL and EREADONLY where documented, EEXIST
+// from a re-initialisation of data that is not a table (nothing written), and
 // ECORRUPT only if netshm_check found problems.  A table netshm_check finds
 // sound must also be consistent (stat, length, iteration and lookups agree)
 // and stay sound through the writes.  The object must not grow far past the
@@ -27,6 +28,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -187,7 +189,8 @@ private:
     {
         netshm_descr *descr = nullptr;
         expect("netshm_open", netshm_open(NETSHM_TYPE_FILE, path_.c_str(), O_RDWR, 0, &descr));
-        const uint64_t old_size = netshm_fuzz::file_size(path_);
+        const std::string before = netshm_fuzz::read_scratch(path_);
+        const uint64_t old_size = before.size();
         const unsigned size = pagesize();
         netshm_table *table = nullptr;
         const int rc = netshm_manage(descr, locking(), size, size_byte_ % 64, &table);
@@ -203,6 +206,17 @@ private:
             expect("table_close", netshm_table_close(table));
             if (netshm_fuzz::file_size(path_) < old_size)
                 finding("re-initialisation shrank the object");
+        } else if (rc == NETSHM_EEXIST) {
+            // Documented for data that is not a table: its first 16 bytes are
+            // neither the file magic nor zeros.  Nothing may be written.
+            static const unsigned char magic[16] = {0x09, 0x12, 0x87, 0xDE, 0x09, 0x12, 0x88, 0xDE,
+                                                    0x09, 0x13, 0x87, 0xDE, 0x0A, 0x12, 0x87, 0xDE};
+            const std::string head = before.substr(0, 16);
+            if ((head.size() == 16 && std::memcmp(head.data(), magic, 16) == 0) ||
+                head.find_first_not_of('\0') == std::string::npos)
+                finding(described("manage with init", rc) + " on a table or zeros: " + message);
+            if (netshm_fuzz::read_scratch(path_) != before)
+                finding("manage with init changed data that is not a table");
         } else if (!(rc == NETSHM_EINVAL && size == 0 &&
                      message.find("valid descriptor page exists for page sizes") != std::string::npos)) {
             finding(described("manage with init", rc));
