@@ -87,7 +87,11 @@ typedef enum netshm_locking {
      * system call.  Every process that opens the table must use this library:
      * OCaml processes must not open the table while a process has it open
      * with this method.  Needs a descriptor open for writing; mixing it with
-     * NETSHM_RECORD_LOCKING on one object is refused (NETSHM_EBUSY).  A writer
+     * NETSHM_RECORD_LOCKING on one object is refused (NETSHM_EBUSY), except
+     * that a table with record locking on a descriptor opened O_RDONLY
+     * counts only while one of its operations (or groups) runs: an idle
+     * reader keeps nobody out, and its next operation while a process uses
+     * the table with this method fails with NETSHM_EBUSY.  A writer
      * that dies while it changes the table is recovered from by the next
      * process to take the mutex (or to manage the table): the interrupted
      * mutation is undone and the table checked; only damage that check still

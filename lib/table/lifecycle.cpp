@@ -200,7 +200,10 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
     }
     std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4), writer));
     opened->open_existing(descriptor_page);
-    opened->presence_ = std::move(present);
+    if (locking == locking_method::record && !object->writable())
+        opened->presence_per_operation_ = true;
+    else
+        opened->presence_ = std::move(present);
     return opened;
 }
 

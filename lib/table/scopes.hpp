@@ -25,11 +25,20 @@ public:
         hold_ = std::unique_lock<std::recursive_mutex>(t.locks_.state().mutex());
         if (needs_descriptor && !t.object_->is_open())
             throw error(errc::closed, fmt::format("{} is closed", t.object_->name()));
+        if (t.presence_per_operation_) {
+            // errc::busy once a process uses the table with mutex locking.
+            if (t.operations_running_ == 0 && !t.presence_)
+                t.presence_.emplace(presence::record_locking(t.object_->shared_locks()));
+            ++t.operations_running_;
+        }
     }
     ~operation()
     {
         if (table_.locks_.state().callbacks_active == 0)
             table_.retired_.clear();
+        // The outermost operation lets the presence go, unless a group goes on.
+        if (table_.presence_per_operation_ && --table_.operations_running_ == 0 && table_.locks_.group_depth() == 0)
+            table_.presence_.reset();
     }
     operation(const operation &) = delete;
     operation &operator=(const operation &) = delete;

@@ -337,8 +337,13 @@ private:
 #endif
     // An optimistic reader's copy, handed to the caller once validated.
     std::vector<std::int32_t> read_copy_;
-    // This process's presence with its locking method, for the handle's life.
+    // This process's presence with its locking method, for the handle's life;
+    // with record locking on a read-only descriptor only while an operation
+    // or a group runs (operations_running_ counts them, nested ones too): a
+    // reader that cannot write, left idle, keeps nobody from mutex locking.
     std::optional<presence> presence_;
+    bool presence_per_operation_ = false;
+    int operations_running_ = 0;
 };
 
 } // namespace netshm::core

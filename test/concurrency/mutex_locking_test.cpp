@@ -3,7 +3,8 @@
 // another table's group lets go of the setup lock at once, a read-only
 // descriptor is refused, and a writer killed in a write group is recovered
 // from (mutex_recovery_test kills writers inside each mutation), while a
-// holder killed while it only read does no harm.
+// holder killed while it only read does no harm.  An idle reader on a
+// read-only descriptor keeps nobody from mutex locking.
 // Optimistic readers go on while another process holds the writer mutex.
 #include "process_helpers.hpp"
 
@@ -98,6 +99,55 @@ TEST_CASE("mutex locking: a process using one of record and mutex locking keeps 
     CHECK(holder.finish().empty());
     // Once the holder is gone, the other method works.
     manage_ok(descr, other).reset();
+}
+
+// Reads key 1 of a record-mode table on a read-only descriptor three times:
+// when managed, then each time the parent says so; reports each answer.
+std::string read_only_reader(const std::string &name, int ready_fd, int go_fd)
+{
+    netshm_descr *d = nullptr;
+    netshm_table *t = nullptr;
+    if (netshm_open(NETSHM_TYPE_FILE, name.c_str(), O_RDONLY, 0, &d) != NETSHM_OK ||
+        netshm_manage(d, NETSHM_RECORD_LOCKING, 0, -1, &t) != NETSHM_OK)
+        return std::string("manage: ") + netshm_last_error();
+    std::string answers;
+    for (int read = 0; read < 3; ++read) {
+        if (read > 0 && !receive_byte(go_fd, 20000))
+            return answers + " (no word from the parent)";
+        int32_t value = 0;
+        size_t len = 0;
+        const int rc = netshm_find_into(t, 1, &value, 1, &len);
+        answers += (read > 0 ? " " : "") + (rc == NETSHM_OK ? std::to_string(value) : std::string(netshm_strerror(rc)));
+        send_byte(ready_fd);
+    }
+    netshm_table_close(t);
+    netshm_close(d);
+    return answers;
+}
+
+TEST_CASE("mutex locking: an idle read-only record-mode reader keeps nobody from mutex locking", "[concurrency][mutex]")
+{
+    bound_test_time(60);
+    fresh_table fresh(NETSHM_RECORD_LOCKING);
+    const int32_t ten = 10;
+    REQUIRE(netshm_add(fresh.table.get(), 1, &ten, 1) == NETSHM_OK);
+    fresh.table.reset();
+
+    pipe_fds ready, go;
+    child reader(30, [&] { return read_only_reader(fresh.name, ready.write_end(), go.read_end()); });
+    REQUIRE(receive_byte(ready.read_end(), 10000).has_value());
+    {
+        // The owner's mutex-mode open succeeds while the reader is idle...
+        table_ptr owner = manage_ok(fresh.descr.get(), NETSHM_MUTEX_LOCKING);
+        const int32_t twenty = 20;
+        REQUIRE(netshm_replace(owner.get(), 1, &twenty, 1) == NETSHM_OK);
+        // ...and the reader's read meanwhile is refused, not answered wrong.
+        send_byte(go.write_end());
+        REQUIRE(receive_byte(ready.read_end(), 10000).has_value());
+    }
+    // Once the owner closed its table, the reader reads the current value.
+    send_byte(go.write_end());
+    CHECK(reader.finish() == "10 " + std::string(netshm_strerror(NETSHM_EBUSY)) + " 20");
 }
 
 TEST_CASE("mutex locking: both methods in one process are refused too", "[concurrency][mutex]")
