@@ -171,7 +171,9 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
     std::shared_ptr<writer_mutex> writer;
     if (locking == locking_method::record) {
         present.emplace(presence::record_locking(object->shared_locks()));
-        finish_record_mode_write(*object);
+        // A re-initialisation replaces whatever a dead writer left.
+        if (init < 0)
+            finish_record_mode_write(*object);
     } else if (locking == locking_method::mutex)
         writer = join_mutex_locking(object, pagesize, init, present);
     const unsigned requested = pagesize;
