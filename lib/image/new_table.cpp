@@ -69,12 +69,16 @@ std::int64_t write_new_table_image(shm_object &object, int words_per_page, long 
     object.grow_to(new_size);
     mapping whole(object.fd(), std::max(old_size, new_size), true, object.name());
     std::int32_t *words = whole.words();
+    const std::size_t whole_words = whole.bytes() / sizeof(std::int32_t);
     if (keep_lock_area) {
-        // Other mutex-locking processes read the lock area meanwhile.
+        // Other mutex-locking processes read the lock area meanwhile, a word
+        // at a time; the bytes of a last partial word are nobody's word.
         shared::zero(words, la_magic);
-        shared::zero(words + la_end, whole.bytes() / sizeof(std::int32_t) - la_end);
+        shared::zero(words + la_end, whole_words - la_end);
+        if (const std::size_t tail = whole.bytes() % sizeof(std::int32_t); tail != 0)
+            shared::zero_unraced(words + whole_words, tail);
     } else {
-        shared::zero_unraced(words, whole.bytes() / sizeof(std::int32_t));
+        shared::zero_unraced(words, whole.bytes());
     }
     auto store = [pages = shared::pages{words, words_per_page}](std::int64_t page, int word, std::int32_t value) {
         pages.store(page, word, value);

@@ -60,11 +60,12 @@ inline void zero(std::int32_t *words, std::size_t count) noexcept
     for (std::size_t i = 0; i < count; ++i)
         __atomic_store_n(words + i, 0, __ATOMIC_RELAXED);
 }
-// zero for words no reader can race.
-inline void zero_unraced(std::int32_t *words, std::size_t count) noexcept
+// Zeroes `bytes` bytes no reader can race (an object may end in a partial
+// word, which no reader reads as one).
+inline void zero_unraced(void *start, std::size_t bytes) noexcept
 {
     testing::before_shared_store();
-    std::memset(words, 0, count * sizeof(std::int32_t));
+    std::memset(start, 0, bytes);
 }
 inline void copy_in(std::int32_t *target, const std::int32_t *source, std::size_t count) noexcept
 {
