@@ -2,6 +2,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "table_locking.hpp"
 
 #include <fcntl.h>
 
@@ -16,6 +17,7 @@ constexpr option_spec options[] = {
     {"--mode", "OCTAL", "permissions of a new object (default 600)"},
     {"--force", "", "re-initialise the object's table if it exists, deleting its bindings"},
     lock_file_option,
+    locking_option,
 };
 
 int run(const arguments &args)
@@ -26,7 +28,7 @@ int run(const arguments &args)
     netshm::descriptor descr = open_object(object, oflags, args.mode("--mode", 0600));
     // Managing the object writes its empty table; closing the table at once
     // reports a failure the destructor would drop.
-    netshm::table::manage(descr, netshm::locking::record, pagesize_of(args), init_of(args, 1000)).close();
+    manage_with_locking(args, descr, pagesize_of(args), init_of(args, 1000)).close();
     return exit_ok;
 }
 

@@ -3,6 +3,7 @@
 #include "command.hpp"
 #include "load_input.hpp"
 #include "object_access.hpp"
+#include "table_locking.hpp"
 #include "progress_bar.hpp"
 #include "read_source.hpp"
 
@@ -24,6 +25,7 @@ constexpr option_spec options[] = {
                         "existing table, its own (default 0: detect it)"},
     {"--init", "N", "size a new table's hash for about N keys (default: the keys loaded, at least 1000)"},
     lock_file_option,
+    locking_option,
 };
 
 constexpr std::uint64_t default_init = 1000;
@@ -75,7 +77,7 @@ open_table open_or_create(const arguments &args, const load_input &input)
     if (created)
         init = init_of(args, std::max(default_init, distinct_keys(input.bindings)));
     unsigned pagesize = pagesize_of(args, created ? input.pagesize.value_or(0) : 0);
-    opened.table = netshm::table::manage(opened.descr, netshm::locking::record, pagesize, init);
+    opened.table = manage_with_locking(args, opened.descr, pagesize, init);
     return opened;
 }
 
