@@ -1,7 +1,7 @@
 // netshm dump: every binding, as Netshm.dump prints them or as JSON.
 #include "arguments.hpp"
-#include "command.hpp"
 #include "chunked_reading.hpp"
+#include "command.hpp"
 #include "object_access.hpp"
 #include "table_locking.hpp"
 

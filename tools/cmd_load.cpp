@@ -3,9 +3,9 @@
 #include "command.hpp"
 #include "load_input.hpp"
 #include "object_access.hpp"
-#include "table_locking.hpp"
 #include "progress_bar.hpp"
 #include "read_source.hpp"
+#include "table_locking.hpp"
 
 #include <algorithm>
 #include <fcntl.h>

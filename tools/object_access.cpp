@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <stdexcept>
 
 namespace netshm_tool {
 
@@ -99,10 +98,11 @@ open_table open_existing_table(const object_ref &object, const arguments &args, 
     try {
         return open_for_mutex_reading(object, pagesize);
     } catch (const netshm::read_only &e) {
-        throw std::runtime_error(fmt::format("{} (the table is open with mutex locking in another process, and "
-                                             "this user may not write the object; record locking can read it "
-                                             "once no process has it open with mutex locking)",
-                                             e.what()));
+        throw netshm::read_only(e.code(), fmt::format("{} (the table is open with mutex locking in another "
+                                                      "process, and this user may not write the object; record "
+                                                      "locking can read it once no process has it open with "
+                                                      "mutex locking)",
+                                                      e.what()));
     }
 }
 

@@ -120,6 +120,11 @@ class LiveTableTest(ToolTestCase):
                                 text=True, timeout=120, check=False)
         self.assertEqual((result.returncode, result.stdout), (2, ""), result.stderr)
         self.assertIn("mutex locking needs a descriptor open for writing", result.stderr)
+        self.assertIn("this user may not write the object", result.stderr)
+        listed = subprocess.run([*READ_ONLY_USER, tool_harness.TOOL, "list", self.folder], capture_output=True,
+                                text=True, timeout=120, check=False)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertRegex(listed.stdout, rf"{re.escape(path)} +\d+ +- +- .*this user may not write the object")
 
     def test_dump_into_a_blocked_pipe_keeps_writers_going(self):
         for locking in ["record", "mutex"]:
