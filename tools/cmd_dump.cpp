@@ -1,17 +1,11 @@
 // netshm dump: every binding, as Netshm.dump prints them or as JSON.
 #include "arguments.hpp"
 #include "command.hpp"
+#include "dump_json.hpp"
 #include "object_access.hpp"
 
-#include <cstdint>
 #include <cstdio>
-#include <fmt/format.h>
-#include <iterator>
-#include <map>
-#include <span>
-#include <string>
 #include <unistd.h>
-#include <vector>
 
 namespace netshm_tool {
 
@@ -23,46 +17,12 @@ constexpr option_spec options[] = {
     lock_file_option,
 };
 
-// The JSON text is written in pieces of about this size.
-constexpr std::size_t chunk_bytes = 1 << 16;
-
-void print_json(netshm::table &table)
-{
-    // Keys in ascending order, so that equal tables give equal dumps.
-    std::map<std::int32_t, std::vector<std::vector<std::int32_t>>> keys;
-    std::size_t bindings = 0;
-    // One group: the locks taken by length and iter stay until the end, so the
-    // dump is one state of the table.
-    table.group([&] {
-        bindings = table.length();
-        table.iter([&](std::int32_t key, std::span<const std::int32_t> value) {
-            keys[key].emplace_back(value.begin(), value.end());
-        });
-    });
-    std::size_t pagesize = table.memory().words_per_page * 4;
-    std::string text = fmt::format("{{\"pagesize\":{},\"bindings\":{},\"keys\":[", pagesize, bindings);
-    std::string_view separator = "\n";
-    for (const auto &[key, values] : keys) {
-        fmt::format_to(std::back_inserter(text), "{}{{\"key\":{},\"values\":[", separator, key);
-        separator = ",\n";
-        for (std::size_t i = 0; i < values.size(); ++i)
-            fmt::format_to(std::back_inserter(text), "{}[{}]", i == 0 ? "" : ",", fmt::join(values[i], ","));
-        text += "]}";
-        if (text.size() >= chunk_bytes) {
-            std::fwrite(text.data(), 1, text.size(), stdout);
-            text.clear();
-        }
-    }
-    text += "\n]}\n";
-    std::fwrite(text.data(), 1, text.size(), stdout);
-}
-
 int run(const arguments &args)
 {
     args.expect_positionals(1, 1);
     open_table opened = open_existing_table(args, access::read_only);
     if (args.flag("--json")) {
-        print_json(opened.table);
+        print_json_dump(opened.table);
     } else {
         std::fflush(stdout);
         opened.table.dump(STDOUT_FILENO);
