@@ -3,6 +3,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "plural.hpp"
 
 #include <cstdint>
 #include <fmt/format.h>
@@ -13,8 +14,6 @@ namespace netshm_tool {
 namespace {
 
 constexpr option_spec options[] = {pagesize_option, lock_file_option};
-
-std::string plural(std::uint64_t n, const char *word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
 int run(const arguments &args)
 {

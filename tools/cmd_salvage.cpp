@@ -9,6 +9,8 @@
 #include "command.hpp"
 #include "dump_json.hpp"
 #include "object_access.hpp"
+#include "plural.hpp"
+#include "salvage_counters.hpp"
 #include "temporary_object.hpp"
 
 #include <cerrno>
@@ -16,6 +18,8 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -100,6 +104,13 @@ void print_dump(netshm::table &table, bool json)
     }
 }
 
+int nothing_readable(const std::function<void(std::string)> &say, const std::string &why, bool json)
+{
+    say(fmt::format("nothing could be read: {}", why));
+    fmt::print("{}", json ? "{\"pagesize\":256,\"bindings\":0,\"keys\":[\n\n]}\n" : "<shm length=0\n>\n");
+    return exit_negative;
+}
+
 int run(const arguments &args)
 {
     args.expect_positionals(1, 1);
@@ -112,20 +123,36 @@ int run(const arguments &args)
             what.replace(at, copy.name().size(), name);
         fmt::print(stderr, "netshm salvage: {}: {}\n", name, what);
     };
-    write_bytes(copy.name(), read_bytes(path_of(type_of_name(name), name)));
+    auto manage_copy = [&] { return netshm::table::manage(copy.descriptor(), netshm::locking::none, pagesize_of(args)); };
+
+    std::string bytes = read_bytes(path_of(type_of_name(name), name));
+    write_bytes(copy.name(), bytes);
     netshm::table table;
-    netshm::repair_report report{};
-    std::set<std::int32_t> keys_before;
+    // The descriptor's binding count: what the salvaged bindings are measured against.
+    std::optional<std::size_t> counted;
     try {
-        table = netshm::table::manage(copy.descriptor(), netshm::locking::none, pagesize_of(args));
-        for (const netshm::problem &p : table.check())
-            say(problem_line(p));
-        keys_before = readable_keys(table);
+        table = manage_copy();
+        counted = table.length();
+    } catch (const netshm::corrupt_file &e) {
+        std::optional<std::int32_t> d = reset_descriptor_counters(bytes);
+        if (!d)
+            return nothing_readable(say, e.what(), json);
+        write_bytes(copy.name(), bytes);
+        try {
+            table = manage_copy();
+        } catch (const netshm::corrupt_file &) {
+            return nothing_readable(say, e.what(), json);
+        }
+        say(fmt::format("page {}: descriptor page: unreadable counters ({}): rebuilt by the repair", *d, e.what()));
+    }
+    for (const netshm::problem &p : table.check())
+        say(problem_line(p));
+    std::set<std::int32_t> keys_before = readable_keys(table);
+    netshm::repair_report report{};
+    try {
         report = table.repair();
     } catch (const netshm::corrupt_file &e) {
-        say(fmt::format("nothing could be read: {}", e.what()));
-        fmt::print("{}", json ? "{\"pagesize\":256,\"bindings\":0,\"keys\":[\n\n]}\n" : "<shm length=0\n>\n");
-        return exit_negative;
+        return nothing_readable(say, e.what(), json);
     }
     std::size_t lost_keys = 0;
     for (std::int32_t key : keys_before) {
@@ -134,12 +161,15 @@ int run(const arguments &args)
             ++lost_keys;
         }
     }
-    bool skipped = report.bindings_dropped > 0 || report.pages_reclaimed > 0 || lost_keys > 0;
-    say(fmt::format("{} bindings salvaged; {} damaged bindings skipped, {} keys lost entirely; {} pages "
-                    "neither free nor reachable from the index (bindings on them are skipped)",
-                    report.bindings_kept, report.bindings_dropped, lost_keys, report.pages_reclaimed));
+    std::uint64_t missing = counted && *counted > report.bindings_kept ? *counted - report.bindings_kept : 0;
+    say(fmt::format("{} salvaged{}; {} skipped as damaged; {} lost entirely; {} neither free nor reachable "
+                    "from the index",
+                    plural(report.bindings_kept, "binding"),
+                    counted ? fmt::format(" of the {} the descriptor counts", *counted) : "",
+                    plural(report.bindings_dropped, "binding"), plural(lost_keys, "key"),
+                    plural(report.pages_reclaimed, "page")));
     print_dump(table, json);
-    return skipped ? exit_negative : exit_ok;
+    return report.bindings_dropped > 0 || lost_keys > 0 || missing > 0 ? exit_negative : exit_ok;
 }
 
 } // namespace
@@ -152,10 +182,11 @@ const command salvage_command{
     "temporary file ($TMPDIR, else /tmp), which is checked, repaired as `netshm\n"
     "repair` would, and dumped. Standard error says what was damaged (the\n"
     "problems of `netshm check`: pages and why), which keys were lost entirely, and\n"
-    "how many bindings were skipped. Exits with status 0 if nothing was skipped, 1\n"
-    "if anything was (also when the table is too damaged to read anything: the\n"
-    "dump is then empty), 2 if OBJ could not be read. The bytes are read without a\n"
-    "lock: salvage a table no writer is using.",
+    "how many bindings were skipped. Damaged descriptor counters are rebuilt; a\n"
+    "descriptor page whose structure is damaged gives an empty dump. Exits with\n"
+    "status 0 if nothing was skipped, 1 if anything was (or nothing could be\n"
+    "read), 2 if OBJ could not be read. The bytes are read without a lock:\n"
+    "salvage a table no writer is using.",
     options, run};
 
 } // namespace netshm_tool

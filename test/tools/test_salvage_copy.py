@@ -67,7 +67,7 @@ class SalvageTest(ToolTestCase):
                 self.assertRegex(result.stderr, r"page 500: content page: first page of a binding of key \d+")
                 key = re.search(r"key (\d+): skipped", result.stderr).group(1)
                 self.assertNotIn(f"\n  {key} => ", result.stdout)
-                self.assertIn("999 bindings salvaged", result.stderr)
+                self.assertIn("999 bindings salvaged of the 1000 the descriptor counts", result.stderr)
 
     def test_index_damage_skips_the_binding_it_hid(self):
         path = self.damaged_table(2, 25)  # a hash cell's spare words and the next cell's key
@@ -76,13 +76,20 @@ class SalvageTest(ToolTestCase):
         self.assertIn("page 2: hash cell:", result.stderr)
         self.assertIn("page lost", result.stderr)
 
-    def test_descriptor_damage_is_reported_with_an_empty_dump(self):
+    def test_descriptor_counter_damage_loses_nothing(self):
         path = self.damaged_table(1, 4)  # the binding count and the free list's head
-        # Without the descriptor's counters no page can be found: nothing is readable.
+        result, length = self.salvage_and_load(path, status=0)
+        self.assertEqual(length, KEYS)
+        self.assertIn("page 1: descriptor page: unreadable counters", result.stderr)
+        self.assertIn("1000 bindings salvaged", result.stderr)
+
+    def test_descriptor_structure_damage_is_reported_with_an_empty_dump(self):
+        path = self.damaged_table(1, 1)  # the page count and the hash table's size
+        # Without them no page can be found: nothing is readable.
         result, length = self.salvage_and_load(path, "--pagesize", PAGESIZE)
         self.assertEqual(length, 0)
         self.assertIn("nothing could be read", result.stderr)
-        self.assertIn("page 1: binding count -1", result.stderr)
+        self.assertIn("page 1: total page count -1 is too small", result.stderr)
 
     def test_sound_table_exits_0_with_the_whole_dump(self):
         name = self.posix_object()
