@@ -14,11 +14,11 @@ namespace {
 // What the signal handler removes: unlink(2) is async-signal-safe,
 // shm_unlink and the library are not.  One temporary object at a time.
 char object_path[PATH_MAX];
-volatile std::sig_atomic_t object_exists = 0;
+volatile std::sig_atomic_t remove_on_signal = 0;
 
 extern "C" void remove_object_and_die(int sig)
 {
-    if (object_exists != 0)
+    if (remove_on_signal != 0)
         ::unlink(object_path);
     std::signal(sig, SIG_DFL);
     std::raise(sig);
@@ -75,7 +75,7 @@ temporary_object::temporary_object(netshm::shm_type type, const std::string &nam
     name_ = descr_.name();
     std::string path = path_of(type, name_);
     std::strncpy(object_path, path.c_str(), sizeof object_path - 1);
-    object_exists = 1;
+    remove_on_signal = 1;
 }
 
 void temporary_object::keep_as(const std::string &final_name, bool replace)
@@ -87,11 +87,11 @@ void temporary_object::keep_as(const std::string &final_name, bool replace)
     int rc = replace ? ::rename(from.c_str(), to.c_str()) : ::link(from.c_str(), to.c_str());
     if (rc != 0) {
         int error = errno;
-        std::string message = fmt::format("{} {} to {}: {}", replace ? "rename" : "link", from, to,
-                                          std::strerror(error));
         if (error == EEXIST)
             throw netshm::exists(NETSHM_EEXIST, fmt::format("{}: {}", final_name, std::strerror(error)));
-        throw netshm::system_error(NETSHM_ESYS, message, error);
+        throw netshm::system_error(
+            NETSHM_ESYS, fmt::format("{} {} to {}: {}", replace ? "rename" : "link", from, to, std::strerror(error)),
+            error);
     }
     if (!replace)
         ::unlink(from.c_str());
@@ -101,7 +101,7 @@ void temporary_object::keep_as(const std::string &final_name, bool replace)
 temporary_object::~temporary_object()
 {
     termination_signals_blocked blocked;
-    object_exists = 0;
+    remove_on_signal = 0;
     if (!kept_) {
         try {
             netshm::unlink(type_, name_);

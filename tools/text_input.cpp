@@ -54,7 +54,7 @@ void read_dump_binding(std::string_view line, std::size_t line_number, binding_l
                        std::vector<std::int32_t> &value)
 {
     std::size_t arrow = line.find(" => [|");
-    if (arrow == std::string_view::npos || !line.ends_with("|]"))
+    if (arrow == std::string_view::npos || line.size() < arrow + 8 || !line.ends_with("|]"))
         throw input_error(fmt::format("line {}: expected \"KEY => [| V1; V2 |]\" or \">\"", line_number));
     std::int32_t key = dump_number(line.substr(0, arrow), line_number);
     std::string_view words = line.substr(arrow + 6, line.size() - arrow - 8);
