@@ -2,10 +2,10 @@
 #include "arguments.hpp"
 #include "chunked_reading.hpp"
 #include "command.hpp"
+#include "dump_json.hpp"
 #include "object_access.hpp"
 #include "table_locking.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <fmt/format.h>
@@ -52,39 +52,12 @@ void print_text(netshm::table &table)
     std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
-// The JSON dump, read in chunks, then printed: "bindings" counts the
-// bindings printed, as load checks.
-void print_json(netshm::table &table)
-{
-    // Keys in ascending order, so that equal tables give equal dumps.
-    std::vector<std::int32_t> keys = bound_keys(table);
-    std::sort(keys.begin(), keys.end());
-    std::size_t bindings = 0;
-    std::string body;
-    std::string_view separator = "\n";
-    for_each_chunk(table, keys, [&](std::span<const key_bindings> chunk) {
-        for (const key_bindings &bound : chunk) {
-            fmt::format_to(std::back_inserter(body), "{}{{\"key\":{},\"values\":[", separator, bound.key);
-            separator = ",\n";
-            for (std::size_t i = 0; i < bound.values.size(); ++i)
-                fmt::format_to(std::back_inserter(body), "{}[{}]", i == 0 ? "" : ",", fmt::join(bound.values[i], ","));
-            body += "]}";
-            bindings += bound.values.size();
-        }
-    });
-    std::size_t pagesize = table.memory().words_per_page * 4;
-    std::string text = fmt::format("{{\"pagesize\":{},\"bindings\":{},\"keys\":[", pagesize, bindings);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fwrite(body.data(), 1, body.size(), stdout);
-    std::fputs("\n]}\n", stdout);
-}
-
 int run(const arguments &args)
 {
     args.expect_positionals(1, 1);
     open_table opened = open_existing_table(args, access::read_only);
     if (args.flag("--json"))
-        print_json(opened.table);
+        print_json_dump(opened.table);
     else
         print_text(opened.table);
     return exit_ok;

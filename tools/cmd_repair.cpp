@@ -3,6 +3,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "plural.hpp"
 #include "table_locking.hpp"
 
 #include <cstdint>
@@ -14,8 +15,6 @@ namespace netshm_tool {
 namespace {
 
 constexpr option_spec options[] = {pagesize_option, lock_file_option, locking_option};
-
-std::string plural(std::uint64_t n, const char *word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
 int run(const arguments &args)
 {
