@@ -5,6 +5,7 @@
 #include "load_input.hpp"
 #include "new_table.hpp"
 #include "object_access.hpp"
+#include "table_locking.hpp"
 
 #include <cstdint>
 #include <fcntl.h>
@@ -20,6 +21,7 @@ constexpr option_spec options[] = {
     {"--pagesize", "P", "page size of the copy (default: the source's)"},
     {"--mode", "OCTAL", "permissions of the copy (default 600)"},
     {"--force", "", "replace DST if it exists"},
+    locking_option,
 };
 
 struct source_table {
@@ -29,10 +31,11 @@ struct source_table {
 };
 
 // Every binding of SRC, read in one group (one state of the table).
-source_table read_source_table(const std::string &name)
+source_table read_source_table(const arguments &args)
 {
-    netshm::descriptor descr = netshm::descriptor::open(type_of_name(name), name, O_RDONLY);
-    netshm::table table = netshm::table::manage(descr, netshm::locking::record);
+    const std::string &name = args.positional(0);
+    open_table opened = open_existing_table({name, type_of_name(name), std::nullopt}, args, access::read_only, 0);
+    netshm::table &table = opened.table;
     source_table source;
     binding_list newest_first;
     std::set<std::int32_t> keys;
@@ -55,7 +58,7 @@ int run(const arguments &args)
     const std::string &destination = args.positional(1);
     object_ref target{destination, type_of_name(destination), std::nullopt};
     bool replace = args.flag("--force");
-    source_table source = read_source_table(args.positional(0));
+    source_table source = read_source_table(args);
     unsigned pagesize = pagesize_of(args, source.pagesize);
     // The hash table sized for the keys there are: the copy has no room to spare.
     auto init = static_cast<long long>(source.keys);

@@ -73,10 +73,11 @@ open_table open_existing_table(const arguments &args, access how)
     return open_existing_table(object_of(args), args, how);
 }
 
-open_table open_existing_table(const object_ref &object, const arguments &args, access how)
+open_table open_existing_table(const object_ref &object, const arguments &args, access how,
+                               std::optional<unsigned> pagesize_given)
 {
     std::optional<netshm::locking> chosen = locking_of(args);
-    unsigned pagesize = pagesize_of(args);
+    unsigned pagesize = pagesize_given.value_or(pagesize_of(args));
     if (how == access::read_only && chosen == netshm::locking::mutex)
         return open_for_mutex_reading(object, pagesize);
     open_table opened;

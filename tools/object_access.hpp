@@ -52,7 +52,9 @@ enum class access { read_only, read_write };
 // --locking).  Readers open the object read-only, except with mutex locking,
 // which needs it open for writing where the user may write it.
 open_table open_existing_table(const arguments &args, access how);
-// The same for another object (`list`'s), with the options of `args`.
-open_table open_existing_table(const object_ref &object, const arguments &args, access how);
+// The same for another object (`list`'s, `copy`'s source), with the options
+// of `args`; `pagesize` replaces --pagesize when given.
+open_table open_existing_table(const object_ref &object, const arguments &args, access how,
+                               std::optional<unsigned> pagesize = {});
 
 } // namespace netshm_tool
