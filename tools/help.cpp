@@ -42,12 +42,14 @@ std::string command_help(const command &cmd)
     auto label = [](const option_spec &o) {
         return o.value_name.empty() ? std::string(o.name) : fmt::format("{} {}", o.name, o.value_name);
     };
+    // The subcommand's own options, then those every subcommand accepts.
+    const std::span<const option_spec> option_lists[] = {cmd.options, global_options};
     std::size_t width = 10;  // "-h, --help"
-    for (std::span<const option_spec> options : {cmd.options, std::span<const option_spec>(global_options)})
+    for (std::span<const option_spec> options : option_lists)
         for (const option_spec &o : options)
             width = std::max(width, label(o).size());
     text += "\nOptions:\n";
-    for (std::span<const option_spec> options : {cmd.options, std::span<const option_spec>(global_options)})
+    for (std::span<const option_spec> options : option_lists)
         for (const option_spec &o : options)
             fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", label(o), width, o.help);
     fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", "-h, --help", width, "show this help");
