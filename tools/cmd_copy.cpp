@@ -34,7 +34,8 @@ struct source_table {
 source_table read_source_table(const arguments &args)
 {
     const std::string &name = args.positional(0);
-    open_table opened = open_existing_table({name, type_of_name(name), std::nullopt}, args, access::read_only, 0);
+    object_ref source_object{name, type_of_name(name), std::nullopt, lock_wait_of(args)};
+    open_table opened = open_existing_table(source_object, args, access::read_only, 0);
     netshm::table &table = opened.table;
     source_table source;
     binding_list newest_first;
@@ -56,7 +57,7 @@ int run(const arguments &args)
     args.expect_positionals(2, 2);
     unsigned mode = args.mode("--mode", 0600);
     const std::string &destination = args.positional(1);
-    object_ref target{destination, type_of_name(destination), std::nullopt};
+    object_ref target{destination, type_of_name(destination), std::nullopt, lock_wait_of(args)};
     bool replace = args.flag("--force");
     source_table source = read_source_table(args);
     unsigned pagesize = pagesize_of(args, source.pagesize);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
@@ -54,7 +55,8 @@ bool starts_with_master_magic(const fs::path &path)
 void describe(listed_object &object, netshm::shm_type type, const arguments &args)
 {
     try {
-        open_table opened = open_existing_table(object_ref{object.name, type, std::nullopt}, args, access::read_only);
+        object_ref listed{object.name, type, std::nullopt, lock_wait_of(args)};
+        open_table opened = open_existing_table(listed, args, access::read_only);
         object.bindings = std::to_string(opened.table.length());
         object.pagesize = std::to_string(opened.table.memory().words_per_page * 4);
     } catch (const netshm::error &e) {
