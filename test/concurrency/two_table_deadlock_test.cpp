@@ -42,7 +42,10 @@ struct contender_setup {
     int32_t key;
     int to_other;
     int from_other;
-    // Before its retry: the two processes retry at different times.
+    // Before its retry: long enough for the other process to finish (a retry
+    // at once may take the first table again before the other, woken from
+    // its wait, does, and close the same cycle), and different in the two
+    // processes, which may both have been told.
     std::chrono::milliseconds back_off;
 };
 
@@ -124,7 +127,7 @@ TEST_CASE("deadlock: two processes taking write groups of two tables in opposite
     }
     pipe_fds a_to_b, b_to_a;
     using std::chrono::milliseconds;
-    const contender_setup a_setup{x, y, 1, a_to_b.write_end(), b_to_a.read_end(), milliseconds{0}};
+    const contender_setup a_setup{x, y, 1, a_to_b.write_end(), b_to_a.read_end(), milliseconds{300}};
     const contender_setup b_setup{y, x, 2, b_to_a.write_end(), a_to_b.read_end(), milliseconds{1500}};
     const auto start = std::chrono::steady_clock::now();
     child a(30, [&] { return contender(s, a_setup); });
