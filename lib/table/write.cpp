@@ -169,7 +169,7 @@ intent table::intent_of(intent_op op, std::int32_t key, const header &h, const c
                        h.free_head, static_cast<std::int32_t>(h.free_count), h.extent_count};
     record.pagesize = words_per_page_ * 4;
     if (cell != nullptr)
-        record_cell(record, h, *cell);
+        record_cell(record, *cell);
     if (plan != nullptr) {
         record.allocated_first = plan->pages.front();
         record.allocated_count = static_cast<std::int32_t>(plan->pages.size());
@@ -182,9 +182,9 @@ intent table::intent_of(intent_op op, std::int32_t key, const header &h, const c
     return record;
 }
 
-void table::record_cell(intent &record, const header &h, const cell_ref &cell) const
+void table::record_cell(intent &record, const cell_ref &cell) const
 {
-    record.cell_index = static_cast<std::int32_t>(cell_index(h, {cell.page, cell.word}));
+    record.cell_index = static_cast<std::int32_t>(cell.index);
     // As they are now: an earlier removal of the same write_blocks call may
     // have changed the pointer since the cell was probed.
     record.cell_old_key = load(cell.page, cell.word + cell_key);
