@@ -254,8 +254,16 @@ private:
         return make_record_intent_area();
     }
     lock_area *make_record_intent_area();
+    // Record locking, before a table is looked at (manage) and by a writer
+    // that finds an intent: a write a dead writer left unfinished (its
+    // intent in page 0, which may have half-written the descriptor: a hash
+    // resize) is recovered under the descriptor page's write lock, at the
+    // page size the record names.  Nothing for an object this process cannot
+    // write or that holds no table.
+    static void finish_record_mode_write(shm_object &object);
     // Record locking: under the descriptor page's write lock, recovers a
-    // write that a dead writer left unfinished (its intent still recorded).
+    // write that a dead writer left unfinished (its intent still recorded):
+    // finish_record_mode_write when this table's page 0 shows one.
     void recover_pending_write();
     // Record locking: a reader finding an intent recorded fails cleanly
     // instead of reading what a dead writer left half done.
