@@ -19,6 +19,7 @@
 #include <optional>
 #include <poll.h>
 #include <string>
+#include <time.h>
 #include <unistd.h>
 #include <utility>
 
@@ -33,6 +34,15 @@ inline void bound_test_time(unsigned seconds)
 }
 
 // A pipe whose ends close at scope exit.
+// Sleeps `us` microseconds (through signals).
+inline void sleep_us(double us)
+{
+    const auto ns = static_cast<long long>(us * 1000);
+    timespec delay{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    while (::nanosleep(&delay, &delay) != 0 && errno == EINTR) {
+    }
+}
+
 class pipe_fds {
 public:
     pipe_fds()

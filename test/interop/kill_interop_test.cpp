@@ -53,6 +53,7 @@ using netshm_test::pipe_fds;
 using netshm_test::receive_byte;
 using netshm_test::scratch_names;
 using netshm_test::send_byte;
+using netshm_test::sleep_us;
 
 constexpr unsigned child_seconds = 30;
 constexpr int rounds_per_table = 4;
@@ -343,14 +344,6 @@ const char *intent_name(std::int32_t op)
 {
     static const char *const names[] = {"none", "add", "replace", "remove", "resize", "resize", "re-initialisation"};
     return op >= 0 && op <= 6 ? names[op] : "invalid";
-}
-
-void sleep_us(double us)
-{
-    const auto ns = static_cast<long long>(us * 1000);
-    timespec delay{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    while (::nanosleep(&delay, &delay) != 0 && errno == EINTR) {
-    }
 }
 
 struct table_state {
