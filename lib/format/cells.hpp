@@ -34,19 +34,6 @@ inline cell_place locate_cell(const header &h, std::int64_t index) noexcept
             static_cast<int>(layout::hash_page_header + layout::cell_words * cell_in_page)};
 }
 
-// The index of the cell at `place`, a cell of one of the extents of `h`.
-inline std::int64_t cell_index(const header &h, cell_place place) noexcept
-{
-    std::int64_t in_page = (place.word - layout::hash_page_header) / layout::cell_words;
-    for (int i = 0; i < h.extent_count; ++i) {
-        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
-        if (place.page >= extent.first_page && place.page < extent.first_page + extent.pages)
-            return h.extent_first_cell[static_cast<std::size_t>(i)] +
-                   static_cast<std::int64_t>(place.page - extent.first_page) * h.cells_per_page + in_page;
-    }
-    return -1;
-}
-
 // Probing for `key`, attempt `attempt` visits cell (key + offset) mod S,
 // the sum computed in 32 bits as OCamlnet does, the remainder non-negative.
 inline std::int32_t probe_sum(std::int32_t key, std::int64_t attempt) noexcept

@@ -8,11 +8,9 @@
 #include "util/shared_words.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <fmt/format.h>
 #include <iterator>
-#include <unistd.h>
 
 namespace netshm::core {
 
@@ -33,25 +31,18 @@ long long init_hint(long long init, int words_per_page, const std::string &name)
 
 void refuse_foreign_content(const shm_object &object)
 {
-    std::uint64_t size = object.size();
+    const std::uint64_t size = object.size();
     if (size == 0)
         return;
-    std::int32_t head[4] = {};
-    std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(size, sizeof head));
-    std::size_t got = 0;
-    while (got < wanted) {
-        ssize_t n = ::pread(object.fd(), reinterpret_cast<char *>(head) + got, wanted - got, static_cast<off_t>(got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw_system(errno, "read", object.name());
-        if (n == 0)
-            break;
-        got += static_cast<std::size_t>(n);
-    }
-    const bool zeros = std::all_of(std::begin(head), std::end(head), [](std::int32_t w) { return w == 0; });
-    const bool table = wanted == sizeof head && std::equal(std::begin(head), std::end(head), std::begin(file_magic));
-    if (!zeros && !table && !holds_unfinished_table(object))
+    // One look at page 0: its first words, and whether the object is a
+    // creation that never finished.
+    mapping whole(object.fd(), size, false, object.name());
+    const std::int32_t *words = whole.words();
+    const bool zeros = is_all_zero(words, std::min<std::uint64_t>(size, sizeof file_magic));
+    bool table = size >= sizeof file_magic;
+    for (std::size_t i = 0; table && i < std::size(file_magic); ++i)
+        table = shared::load(words + i) == file_magic[i];
+    if (!zeros && !table && !(size >= lock_area_end_bytes && is_unfinished_table(words, size)))
         throw error(errc::exists, fmt::format("{}: the object holds {} bytes that are not a netshm table; a new "
                                               "table is never written over them (empty the object first, e.g. "
                                               "open it with O_TRUNC, or remove it)",

@@ -209,7 +209,8 @@ void lock_area::write_intent(const intent &record) noexcept
 void lock_area::clear_intent() noexcept
 {
     shared::publish(word(la_intent_op), static_cast<std::int32_t>(intent_op::none));
-    shared::zero(word(la_intent_key), intent_field_words);
+    // Only the writer stores the fields, and nobody reads them once the tag is none.
+    shared::zero_unraced(word(la_intent_key), intent_field_words * sizeof(std::int32_t));
 }
 
 bool lock_area::in_flight() const noexcept

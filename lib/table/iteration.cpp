@@ -94,7 +94,7 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
     std::int64_t bindings_seen = 0;
     int result = 0;
     for_each_cell(h, [&](std::int32_t cell_page, int cell_word) {
-        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr)};
+        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr), -1};
         std::int32_t page = bound_page(h, cell);
         if (page == 0)
             return true;
@@ -132,7 +132,7 @@ int table::iter_keys(function_ref<int(std::int32_t)> fn)
     header h = refresh();
     int result = 0;
     for_each_cell(h, [&](std::int32_t cell_page, int cell_word) {
-        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr)};
+        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr), -1};
         if (bound_page(h, cell) == 0)
             return true;
         int answer;

@@ -10,11 +10,8 @@
 #include "table/scopes.hpp"
 #include "util/error.hpp"
 
-#include <algorithm>
-#include <iterator>
 #include <mutex>
 #include <optional>
-#include <unistd.h>
 #include <fmt/format.h>
 
 namespace netshm::core {
@@ -39,32 +36,6 @@ void finish_earlier_writes(shm_object &object, lock_area &area, unsigned request
     std::int32_t descriptor_page = 0;
     unsigned pagesize = area.in_flight() ? 0 : detect_table(object, requested_pagesize, descriptor_page);
     recover_interrupted_write(object, area, pagesize);
-}
-
-// Record locking, before the table is looked at: a write a dead writer left
-// unfinished (its intent in page 0, which may have half-written the
-// descriptor: a hash resize) is recovered under the descriptor page's write
-// lock, at the page size the record names.
-void finish_record_mode_write(shm_object &object)
-{
-    if (!object.writable() || object.size() < lock_area_end_bytes)
-        return;
-    std::int32_t words[la_end] = {};
-    if (::pread(object.fd(), words, sizeof words, 0) != static_cast<ssize_t>(sizeof words) ||
-        words[la_intent_op] == static_cast<std::int32_t>(intent_op::none))
-        return;
-    // Never store into an object that holds no table (detect_table says why).
-    if (!std::equal(std::begin(file_magic), std::end(file_magic), words))
-        return;
-    lock_area area(object.fd(), object.name());
-    const std::int32_t pagesize = words[la_intent_pagesize];
-    // A page size no table has is damage, which the recovery reports.
-    const bool valid = pagesize >= static_cast<std::int32_t>(min_pagesize) &&
-                       pagesize <= static_cast<std::int32_t>(max_pagesize) && pagesize % 4 == 0;
-    page_locks locks(object.shared_locks(), true, valid ? pagesize / 4 : int{default_pagesize / 4});
-    page_lock_guard descriptor_lock(locks, 1, lock_kind::write);
-    if (area.in_flight())
-        recover_interrupted_write(object, area, static_cast<unsigned>(pagesize));
 }
 
 bool holds_valid_table(const shm_object &object)
@@ -182,7 +153,7 @@ std::unique_ptr<table> table::manage_held(const std::shared_ptr<shm_object> &obj
         present.emplace(presence::record_locking(object->shared_locks()));
         // A re-initialisation replaces whatever a dead writer left.
         if (init < 0)
-            finish_record_mode_write(*object);
+            table::finish_record_mode_write(*object);
     } else if (locking == locking_method::mutex)
         writer = join_mutex_locking(object, pagesize, init, present);
     const unsigned requested = pagesize;

@@ -198,11 +198,12 @@ private:
         int word;  // the cell's first word in its page
         bool found;
         std::int32_t ptr;  // as read while probing
+        std::int64_t index; // in the whole index (for an intent record); -1 when not probed
     };
     static cell_ref cell_at(const header &h, std::int64_t index) noexcept
     {
         cell_place place = locate_cell(h, index);
-        return {place.page, place.word, false, 0};
+        return {place.page, place.word, false, 0, index};
     }
     cell_ref probe(const header &h, std::int32_t key, bool spare) const;
     // Starts loading the cell a probe for key visits first, as the header
@@ -263,8 +264,16 @@ private:
         return make_record_intent_area();
     }
     lock_area *make_record_intent_area();
+    // Record locking, before a table is looked at (manage) and by a writer
+    // that finds an intent: a write a dead writer left unfinished (its
+    // intent in page 0, which may have half-written the descriptor: a hash
+    // resize) is recovered under the descriptor page's write lock, at the
+    // page size the record names.  Nothing for an object this process cannot
+    // write or that holds no table.
+    static void finish_record_mode_write(shm_object &object);
     // Record locking: under the descriptor page's write lock, recovers a
-    // write that a dead writer left unfinished (its intent still recorded).
+    // write that a dead writer left unfinished (its intent still recorded):
+    // finish_record_mode_write when this table's page 0 shows one.
     void recover_pending_write();
     // Record locking: a reader finding an intent recorded fails cleanly
     // instead of reading what a dead writer left half done.
@@ -284,7 +293,7 @@ private:
     // now), the pages it allocates, the binding it frees (each if not null).
     intent intent_of(layout::intent_op op, std::int32_t key, const header &h, const cell_ref *cell = nullptr,
                      const allocation *plan = nullptr, const binding *freed = nullptr) const;
-    void record_cell(intent &record, const header &h, const cell_ref &cell) const;
+    void record_cell(intent &record, const cell_ref &cell) const;
 
     // word access
     std::int32_t *page_words(std::int32_t page) const { return base_ + static_cast<std::int64_t>(page) * words_per_page_; }

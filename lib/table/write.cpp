@@ -5,8 +5,11 @@
 
 #include "recovery/crash_recovery.hpp"
 
+#include <algorithm>
 #include <climits>
+#include <iterator>
 #include <optional>
+#include <unistd.h>
 
 namespace netshm::core {
 
@@ -169,7 +172,7 @@ intent table::intent_of(intent_op op, std::int32_t key, const header &h, const c
                        h.free_head, static_cast<std::int32_t>(h.free_count), h.extent_count};
     record.pagesize = words_per_page_ * 4;
     if (cell != nullptr)
-        record_cell(record, h, *cell);
+        record_cell(record, *cell);
     if (plan != nullptr) {
         record.allocated_first = plan->pages.front();
         record.allocated_count = static_cast<std::int32_t>(plan->pages.size());
@@ -182,9 +185,9 @@ intent table::intent_of(intent_op op, std::int32_t key, const header &h, const c
     return record;
 }
 
-void table::record_cell(intent &record, const header &h, const cell_ref &cell) const
+void table::record_cell(intent &record, const cell_ref &cell) const
 {
-    record.cell_index = static_cast<std::int32_t>(cell_index(h, {cell.page, cell.word}));
+    record.cell_index = static_cast<std::int32_t>(cell.index);
     // As they are now: an earlier removal of the same write_blocks call may
     // have changed the pointer since the cell was probed.
     record.cell_old_key = load(cell.page, cell.word + cell_key);
@@ -206,14 +209,36 @@ lock_area *table::make_record_intent_area()
     return record_intents_.get();
 }
 
+void table::finish_record_mode_write(shm_object &object)
+{
+    if (!object.writable() || object.size() < lock_area_end_bytes)
+        return;
+    std::int32_t words[la_end] = {};
+    if (::pread(object.fd(), words, sizeof words, 0) != static_cast<ssize_t>(sizeof words) ||
+        words[la_intent_op] == static_cast<std::int32_t>(intent_op::none))
+        return;
+    // Never store into an object that holds no table (detect_table says why).
+    if (!std::equal(std::begin(file_magic), std::end(file_magic), words))
+        return;
+    lock_area area(object.fd(), object.name());
+    const std::int32_t pagesize = words[la_intent_pagesize];
+    // A page size no table has is damage, which the recovery reports.
+    const bool valid = pagesize >= static_cast<std::int32_t>(min_pagesize) &&
+                       pagesize <= static_cast<std::int32_t>(max_pagesize) && pagesize % 4 == 0;
+    // A writer holds this lock already: the process's locks nest.
+    page_locks locks(object.shared_locks(), true, valid ? pagesize / 4 : int{default_pagesize / 4});
+    page_lock_guard descriptor_lock(locks, 1, lock_kind::write);
+    if (area.in_flight())
+        recover_interrupted_write(object, area, static_cast<unsigned>(pagesize));
+}
+
 void table::recover_pending_write()
 {
     if (mapped_pages_ == 0 || load(0, la_intent_op) == static_cast<std::int32_t>(intent_op::none))
         return;
-    lock_area *area = intent_area();
-    if (area == nullptr)
+    if (!writable_)
         refuse_pending_write();
-    recover_interrupted_write(*object_, *area, static_cast<unsigned>(words_per_page_) * 4);
+    finish_record_mode_write(*object_);
     // The recovery stored through a mapping of its own.
     header_validated_ = false;
 }

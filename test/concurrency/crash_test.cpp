@@ -53,6 +53,7 @@ using netshm_test::pipe_fds;
 using netshm_test::receive_byte;
 using netshm_test::scratch_names;
 using netshm_test::send_byte;
+using netshm_test::sleep_us;
 
 constexpr unsigned child_seconds = 30;
 constexpr std::size_t max_value_words = 4000;
@@ -255,14 +256,6 @@ std::vector<std::int32_t> page0_words(const std::string &path)
     REQUIRE(::pread(fd, words.data(), static_cast<std::size_t>(want), 0) == want);
     ::close(fd);
     return words;
-}
-
-void sleep_us(double us)
-{
-    const auto ns = static_cast<long long>(us * 1000);
-    timespec delay{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    while (::nanosleep(&delay, &delay) != 0 && errno == EINTR) {
-    }
 }
 
 const char *intent_name(std::int32_t op)

@@ -102,17 +102,12 @@ TEST_CASE("mutex recovery: a writer killed at any store of a mutation leaves a t
     const std::string path = names.fresh(NETSHM_TYPE_FILE);
     for (const scenario &s : scenarios()) {
         CAPTURE(s.name);
-        const prepared p = prepare(s, path, NETSHM_MUTEX_LOCKING);
-        auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
-        const long long stores = stores_of(s, path, p, descr.get(), NETSHM_MUTEX_LOCKING);
         int done = 0;
-        for (long long k = 1; k <= stores; ++k) {
-            CAPTURE(k, stores);
-            write_file(path, p.image);
-            table_ptr table = manage_mutex(descr.get());
-            REQUIRE(killed(status_of_child([&] { run_operation(s, path, NETSHM_MUTEX_LOCKING, k); })));
-            done += recover_and_check(table, descr.get(), triggers[k % 4], p.before, p.after) ? 1 : 0;
-        }
+        const long long stores = kill_at_every_store(
+            s, path, NETSHM_MUTEX_LOCKING, true,
+            [&](long long k, const prepared &p, netshm_descr *descr, table_ptr &table) {
+                done += recover_and_check(table, descr, triggers[k % 4], p.before, p.after) ? 1 : 0;
+            });
         // Killed before its last two stores (the intent's fields zeroed, the
         // counter made even) it had finished; a re-initialisation is
         // finished once its intent is recorded (its second store), every

@@ -19,24 +19,11 @@
 #include <optional>
 #include <poll.h>
 #include <string>
+#include <time.h>
 #include <unistd.h>
 #include <utility>
 
 namespace netshm_test {
-
-struct table_closer {
-    void operator()(netshm_table *table) const noexcept { netshm_table_close(table); }
-};
-using table_ptr = std::unique_ptr<netshm_table, table_closer>;
-
-// Manages `descr` (with record locking unless told), requiring success.
-inline table_ptr manage_ok(netshm_descr *descr, unsigned pagesize = 0, long long init = -1,
-                           netshm_locking locking = NETSHM_RECORD_LOCKING)
-{
-    netshm_table *table = nullptr;
-    REQUIRE_NETSHM_OK(netshm_manage(descr, locking, pagesize, init, &table));
-    return table_ptr(table);
-}
 
 // Arms an alarm for the whole test program: a hang kills it (SIGALRM's
 // default action), which meson reports as a failure.
@@ -47,6 +34,15 @@ inline void bound_test_time(unsigned seconds)
 }
 
 // A pipe whose ends close at scope exit.
+// Sleeps `us` microseconds (through signals).
+inline void sleep_us(double us)
+{
+    const auto ns = static_cast<long long>(us * 1000);
+    timespec delay{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    while (::nanosleep(&delay, &delay) != 0 && errno == EINTR) {
+    }
+}
+
 class pipe_fds {
 public:
     pipe_fds()

@@ -64,17 +64,9 @@ TEST_CASE("record recovery: a writer killed at any store leaves every committed 
     const std::string path = names.fresh(NETSHM_TYPE_FILE);
     for (const scenario &s : mutations()) {
         CAPTURE(s.name);
-        const prepared p = prepare(s, path, NETSHM_RECORD_LOCKING);
-        auto parent = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
-        const long long stores = stores_of(s, path, p, parent.get(), NETSHM_RECORD_LOCKING);
         int interrupted = 0;
-        for (long long k = 1; k <= stores; ++k) {
-            CAPTURE(k, stores);
-            write_file(path, p.image);
-            auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
-            // Held open across the kill: a writer of this process recovers.
-            table_ptr held = manage_with(descr.get(), NETSHM_RECORD_LOCKING);
-            REQUIRE(killed(status_of_child([&] { run_operation(s, path, NETSHM_RECORD_LOCKING, k); })));
+        // Held open across the kill: a writer of this process recovers.
+        auto after_kill = [&](long long k, const prepared &p, netshm_descr *descr, table_ptr &held) {
             if (intent_recorded(path) != 0) {
                 ++interrupted;
                 // Marked: check says so, a reader refuses cleanly.
@@ -89,7 +81,7 @@ TEST_CASE("record recovery: a writer killed at any store leaves every committed 
                 table = std::move(held);
             } else {
                 held.reset();
-                table = manage_with(descr.get(), NETSHM_RECORD_LOCKING);
+                table = manage_with(descr, NETSHM_RECORD_LOCKING);
             }
             INFO(problems_of(table.get()));
             CHECK(netshm_check(table.get(), nullptr, nullptr) == 0);
@@ -98,7 +90,8 @@ TEST_CASE("record recovery: a writer killed at any store leaves every committed 
             REQUIRE_NETSHM_OK(netshm_length(table.get(), &length));
             CHECK(length == bindings_in(now));
             CHECK((now == p.before || now == p.after));
-        }
+        };
+        const long long stores = kill_at_every_store(s, path, NETSHM_RECORD_LOCKING, true, after_kill);
         // Killed anywhere but before an intent was recorded or after it was
         // cleared (a resize's and the add's own: a few stores).
         CHECK(interrupted + 6 >= stores);
@@ -113,25 +106,16 @@ template <class WriteBetween, class CheckOpen>
 int kill_mutex_writer_then(const scenario &s, const std::string &path, WriteBetween write_between,
                            CheckOpen check_open)
 {
-    const prepared p = prepare(s, path, NETSHM_MUTEX_LOCKING);
-    long long stores;
-    {
-        auto parent = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
-        stores = stores_of(s, path, p, parent.get(), NETSHM_MUTEX_LOCKING);
-    }
     int clean = 0;
-    for (long long k = 1; k <= stores; ++k) {
-        CAPTURE(k, stores);
-        write_file(path, p.image);
-        REQUIRE(killed(status_of_child([&] { run_operation(s, path, NETSHM_MUTEX_LOCKING, k); })));
-        const bool intent = intent_recorded(path) != 0;
-        auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
-        write_between(descr.get());
-        netshm_table *raw = nullptr;
-        int rc = netshm_manage(descr.get(), NETSHM_MUTEX_LOCKING, 256, -1, &raw);
-        table_ptr table(raw);
-        clean += check_open(rc, table.get(), p, intent) ? 1 : 0;
-    }
+    kill_at_every_store(s, path, NETSHM_MUTEX_LOCKING, false,
+                        [&](long long, const prepared &p, netshm_descr *descr, table_ptr &) {
+                            const bool intent = intent_recorded(path) != 0;
+                            write_between(descr);
+                            netshm_table *raw = nullptr;
+                            int rc = netshm_manage(descr, NETSHM_MUTEX_LOCKING, 256, -1, &raw);
+                            table_ptr table(raw);
+                            clean += check_open(rc, table.get(), p, intent) ? 1 : 0;
+                        });
     return clean;
 }
 

@@ -249,4 +249,26 @@ inline long long stores_of(const scenario &s, const std::string &path, const pre
     return stores;
 }
 
+// Kills a child running `s` with `locking` at each of its stores in turn, on
+// the scenario's table restored each time.  With `hold_open` the parent
+// manages the table (through `descr`) across the kill, so that a process of
+// its own recovers; `after_kill(k, p, descr, held)` judges each kill
+// (`held` empty without `hold_open`).  Returns the stores.
+template <class AfterKill>
+long long kill_at_every_store(const scenario &s, const std::string &path, netshm_locking locking, bool hold_open,
+                              AfterKill after_kill)
+{
+    const prepared p = prepare(s, path, locking);
+    auto descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR);
+    const long long stores = stores_of(s, path, p, descr.get(), locking);
+    for (long long k = 1; k <= stores; ++k) {
+        CAPTURE(k, stores);
+        write_file(path, p.image);
+        table_ptr held = hold_open ? manage_with(descr.get(), locking) : table_ptr();
+        REQUIRE(killed(status_of_child([&] { run_operation(s, path, locking, k); })));
+        after_kill(k, p, descr.get(), held);
+    }
+    return stores;
+}
+
 } // namespace recovery_scenarios

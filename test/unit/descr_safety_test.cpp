@@ -24,9 +24,11 @@
 using netshm_test::child;
 using netshm_test::child_channel;
 using netshm_test::descr_ptr;
+using netshm_test::manage_ok;
 using netshm_test::open_ok;
 using netshm_test::scratch_names;
 using netshm_test::stat_of;
+using netshm_test::table_ptr;
 
 namespace {
 
@@ -80,13 +82,6 @@ struct scratch_object {
     std::string name;
     std::string path;
 };
-
-netshm_table *manage_ok(netshm_descr *descr, netshm_locking locking)
-{
-    netshm_table *table = nullptr;
-    REQUIRE_NETSHM_OK(netshm_manage(descr, locking, 0, -1, &table));
-    return table;
-}
 
 } // namespace
 
@@ -232,7 +227,7 @@ TEST_CASE("open: O_TRUNC is refused while this process has a table on the object
     const std::string &name = object.name;
     const std::string &path = object.path;
     descr_ptr first = open_ok(type, name, O_RDWR);
-    netshm_table *table = manage_ok(first.get(), locking);
+    table_ptr table = manage_ok(first.get(), 0, -1, locking);
     const off_t size = stat_of(path).st_size;
     REQUIRE(size > 0);
 
@@ -241,9 +236,9 @@ TEST_CASE("open: O_TRUNC is refused while this process has a table on the object
     CHECK_THAT(netshm_last_error(), Catch::Contains("this process"));
     CHECK(stat_of(path).st_size == size);
     const int32_t value[1] = {5};
-    CHECK_NETSHM_ERR(NETSHM_OK, netshm_add(table, 1, value, 1));
+    CHECK_NETSHM_ERR(NETSHM_OK, netshm_add(table.get(), 1, value, 1));
 
-    REQUIRE_NETSHM_OK(netshm_table_close(table));
+    REQUIRE_NETSHM_OK(netshm_table_close(table.release()));
     open_ok(type, name, O_RDWR | O_TRUNC);
     CHECK(stat_of(path).st_size == 0);
 }
@@ -256,11 +251,11 @@ TEST_CASE("open_posix_lockfile: O_TRUNC is refused while a table is open on the 
     netshm_descr *raw = nullptr;
     REQUIRE_NETSHM_OK(netshm_open_posix_lockfile(name.c_str(), lock_file.c_str(), O_RDWR | O_CREAT, 0600, &raw));
     descr_ptr first(raw);
-    netshm_table *table = manage_ok(first.get(), NETSHM_RECORD_LOCKING);
+    table_ptr table = manage_ok(first.get());
 
     netshm_descr *descr = nullptr;
     CHECK_NETSHM_ERR(NETSHM_EBUSY, netshm_open_posix_lockfile(name.c_str(), lock_file.c_str(), O_RDWR | O_TRUNC,
                                                               0600, &descr));
     CHECK(stat_of(scratch_names::path_of(NETSHM_TYPE_POSIX, name)).st_size > 0);
-    REQUIRE_NETSHM_OK(netshm_table_close(table));
+    REQUIRE_NETSHM_OK(netshm_table_close(table.release()));
 }

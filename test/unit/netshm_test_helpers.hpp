@@ -62,6 +62,20 @@ inline descr_ptr open_ok(netshm_type type, const std::string &name, int oflags, 
 }
 
 // The system calls the library names in its messages about objects of `type`.
+struct table_closer {
+    void operator()(netshm_table *table) const noexcept { netshm_table_close(table); }
+};
+using table_ptr = std::unique_ptr<netshm_table, table_closer>;
+
+// Manages `descr` (with record locking unless told), requiring success.
+inline table_ptr manage_ok(netshm_descr *descr, unsigned pagesize = 0, long long init = -1,
+                           netshm_locking locking = NETSHM_RECORD_LOCKING)
+{
+    netshm_table *table = nullptr;
+    REQUIRE_NETSHM_OK(netshm_manage(descr, locking, pagesize, init, &table));
+    return table_ptr(table);
+}
+
 inline std::string open_call(netshm_type type)
 {
     return type == NETSHM_TYPE_POSIX ? "shm_open" : "open";

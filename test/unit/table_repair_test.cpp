@@ -24,8 +24,10 @@
 
 namespace {
 
+using netshm_test::manage_ok;
 using netshm_test::open_ok;
 using netshm_test::scratch_names;
+using netshm_test::table_ptr;
 
 using value_t = std::vector<int32_t>;
 // Each key's bindings, newest first.
@@ -34,11 +36,6 @@ using contents_t = std::map<int32_t, std::vector<value_t>>;
 constexpr int32_t content_magic = static_cast<int32_t>(0x12DE9F67u);
 constexpr int32_t followup_magic = static_cast<int32_t>(0xDE9F6712u);
 enum descriptor_word { d_claimed = 3, d_bindings = 4, d_free_head = 5, d_free_count = 6 };
-
-struct table_closer {
-    void operator()(netshm_table *table) const noexcept { netshm_table_close(table); }
-};
-using table_ptr = std::unique_ptr<netshm_table, table_closer>;
 
 value_t value_of(int32_t seed, size_t len)
 {
@@ -60,9 +57,7 @@ struct repair_fixture {
     {
         path = names.fresh(NETSHM_TYPE_FILE);
         descr = open_ok(NETSHM_TYPE_FILE, path, O_RDWR | O_CREAT | O_EXCL);
-        netshm_table *t = nullptr;
-        REQUIRE_NETSHM_OK(netshm_manage(descr.get(), locking, 160, init, &t));
-        table.reset(t);
+        table = manage_ok(descr.get(), 160, init, locking);
     }
     netshm_table *get() const { return table.get(); }
     void add(int32_t key, const value_t &v) { REQUIRE_NETSHM_OK(netshm_add(get(), key, v.data(), v.size())); }
@@ -347,9 +342,7 @@ TEST_CASE("repair: refused on a read-only table, from a callback, and with a bad
     SECTION("read-only")
     {
         auto reader = open_ok(NETSHM_TYPE_FILE, f.path, O_RDONLY);
-        netshm_table *t = nullptr;
-        REQUIRE_NETSHM_OK(netshm_manage(reader.get(), NETSHM_RECORD_LOCKING, 0, -1, &t));
-        table_ptr read_only(t);
+        table_ptr read_only = manage_ok(reader.get());
         CHECK_NETSHM_ERR(NETSHM_EREADONLY, netshm_repair(read_only.get(), &report));
     }
     SECTION("from a callback")
@@ -615,9 +608,7 @@ TEST_CASE("repair: a repair killed at any store is finished by the next repair, 
         finished = WIFEXITED(status);
         if (finished)
             REQUIRE(WEXITSTATUS(status) == 0);
-        netshm_table *t = nullptr;
-        REQUIRE_NETSHM_OK(netshm_manage(f.descr.get(), NETSHM_RECORD_LOCKING, 0, -1, &t));
-        f.table.reset(t);
+        f.table = manage_ok(f.descr.get());
         repair_ok(f.get());
         REQUIRE(problems(f.get()) == 0);
         REQUIRE(contents(f.get()) == repaired);
