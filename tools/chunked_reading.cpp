@@ -15,14 +15,27 @@ void for_each_chunk(netshm::table &table, std::span<const std::int32_t> keys,
                     const std::function<void(std::span<const key_bindings>)> &consume)
 {
     std::vector<key_bindings> chunk;
+    bool grouped = true;
     for (std::size_t start = 0; start < keys.size(); start += chunk_keys) {
         std::span<const std::int32_t> part = keys.subspan(start, std::min(chunk_keys, keys.size() - start));
-        chunk.clear();
-        table.group([&] {
+        auto read_part = [&] {
+            chunk.clear();
             for (std::int32_t key : part)
                 if (auto values = table.find_all(key); !values.empty())
                     chunk.push_back({key, std::move(values)});
-        });
+        };
+        if (grouped) {
+            try {
+                table.group(read_part);
+            } catch (const netshm::read_only &) {
+                // Mutex locking on an object opened read-only takes no lock
+                // a group could hold: each key is then one state of its own.
+                grouped = false;
+                read_part();
+            }
+        } else {
+            read_part();
+        }
         consume(chunk);
     }
 }

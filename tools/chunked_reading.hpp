@@ -29,7 +29,8 @@ std::vector<std::int32_t> bound_keys(netshm::table &table);
 
 // Reads the bindings of `keys` in chunks of chunk_keys keys, each in one
 // group, and hands each chunk to `consume` once the group has ended.  A key
-// unbound meanwhile is left out.
+// unbound meanwhile is left out.  A table that cannot hold a group (mutex
+// locking on an object opened read-only) is read key by key instead.
 void for_each_chunk(netshm::table &table, std::span<const std::int32_t> keys,
                     const std::function<void(std::span<const key_bindings>)> &consume);
 

@@ -53,9 +53,11 @@ long long init_of(const arguments &args, std::uint64_t fallback)
 
 namespace {
 
-// Mutex locking needs the object open for writing (the library may have to
-// recover a writer that died); a reader opens it so when it may write it, and
-// else read-only, for the library to say why it cannot.
+// A reader with mutex locking opens the object for writing when it may (the
+// library then recovers a writer that died, and takes the writer mutex when
+// writers keep disturbing its optimistic reads), and else read-only: the
+// library then reads without the writer mutex, and refuses only a table
+// whose lock area a process with write access must set up or recover.
 netshm::descriptor open_for_mutex_reading(const object_ref &object)
 {
     try {
@@ -109,9 +111,7 @@ open_table open_existing_table(const object_ref &object, const arguments &args, 
         return open_for_mutex_reading(object, pagesize);
     } catch (const netshm::read_only &e) {
         throw netshm::read_only(e.code(), fmt::format("{} (the table is open with mutex locking in another "
-                                                      "process, and this user may not write the object; record "
-                                                      "locking can read it once no process has it open with "
-                                                      "mutex locking)",
+                                                      "process, and this user may not write the object)",
                                                       e.what()));
     }
 }

@@ -67,8 +67,8 @@ int checked_fd(int fd, const std::string &name)
 
 } // namespace
 
-lock_area::lock_area(int fd, std::string name)
-    : name_(std::move(name)), page_(checked_fd(fd, name_), system_page_size(), true, name_)
+lock_area::lock_area(int fd, std::string name, bool writable)
+    : name_(std::move(name)), writable_(writable), page_(checked_fd(fd, name_), system_page_size(), writable, name_)
 {
 }
 

@@ -56,9 +56,10 @@ struct intent {
 
 class lock_area {
 public:
-    // Maps page 0 of `fd`, which must be open for writing and hold at least
-    // the lock area; `name` is for messages.
-    lock_area(int fd, std::string name);
+    // Maps page 0 of `fd`, which must hold at least the lock area; `name` is
+    // for messages.  Read-only (`writable` false), the area only serves
+    // optimistic readers: the mutex and every store need write access.
+    lock_area(int fd, std::string name, bool writable = true);
     lock_area(const lock_area &) = delete;
     lock_area &operator=(const lock_area &) = delete;
 
@@ -68,6 +69,7 @@ public:
     // consistent, no intent, and the magic last.
     void initialise();
     bool is_initialised() const noexcept;
+    bool writable() const noexcept { return writable_; }
 
     // Locks the writer mutex, waiting at most `limit` (0: for ever; then
     // errc::timed_out); true when its previous owner died holding it: the
@@ -115,6 +117,7 @@ private:
     pthread_mutex_t *mutex() const noexcept;
 
     std::string name_;
+    bool writable_;
     mapping page_;
 };
 

@@ -46,43 +46,54 @@ private:
 
 presence presence::record_locking(std::shared_ptr<lock_state> state)
 {
-    return presence(std::move(state), record_presence_byte, mutex_presence_byte, nullptr);
+    return presence(std::move(state), record_presence_byte, mutex_presence_byte, lock_kind::read, nullptr);
 }
 
 presence presence::mutex_locking(std::shared_ptr<lock_state> state, function_ref<void()> initialise_lock_area)
 {
-    return presence(std::move(state), mutex_presence_byte, record_presence_byte, &initialise_lock_area);
+    return presence(std::move(state), mutex_presence_byte, record_presence_byte, lock_kind::write,
+                    &initialise_lock_area);
+}
+
+presence presence::mutex_reading(std::shared_ptr<lock_state> state, function_ref<void()> check_lock_area)
+{
+    return presence(std::move(state), mutex_presence_byte, record_presence_byte, lock_kind::read,
+                    &check_lock_area);
 }
 
 // Why two processes of different methods never both miss each other: each
-// one checks the other method's byte and takes its own while it holds the
-// setup byte, and the two holds conflict (mutex locking takes it in write
-// mode), so one of them comes second and finds the first one's presence
-// taken.  Two mutex-mode processes exclude each other the same way, so "no
-// process holds the mutex presence" stays true until the lock area is set up.
-// Record locking takes the setup byte in read mode: record-mode processes
-// need not exclude each other, and a table of a descriptor opened read-only
-// could not take a write lock.  The presence bytes are only ever read-locked,
-// so taking one never waits, and the setup lock is held only briefly.
-presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other,
-                   function_ref<void()> *initialise_if_first)
+// one takes its own byte, then checks the other method's, while it holds
+// the setup byte.  The setup byte's holds conflict when one of them takes it
+// in write mode (mutex locking with write access), so one comes second and
+// finds the first one's presence taken.  When both hold it in read mode
+// (record locking, and mutex locking on a descriptor open read-only), the
+// fcntl locks are still taken in one order: whichever checks last finds the
+// other's byte taken (both may refuse, never both pass).  Two mutex-mode
+// processes with write access exclude each other, and every read-only one,
+// through the setup byte, so "no process holds the mutex presence" stays
+// true until the lock area is set up.  Record locking and read-only mutex
+// locking take the setup byte in read mode: they need not exclude each
+// other's kind, and a descriptor opened read-only could not take a write
+// lock.  The presence bytes are only ever read-locked, so taking one never
+// waits, and the setup lock is held only briefly.
+presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other, lock_kind setup_kind,
+                   function_ref<void()> *run_if_first)
     : state_(std::move(state)), byte_(own), generation_(fork_generation())
 {
     lock_state &s = *state_;
     std::lock_guard<std::recursive_timed_mutex> operation(s.mutex());
-    setup_hold setup(s, initialise_if_first != nullptr ? lock_kind::write : lock_kind::read);
-    const bool here = s.holds(other);
-    if (here || s.others_hold(other, lock_kind::write, subject(other)))
-        throw error(errc::busy, fmt::format("{}: the object is open with {} locking in {} process; {} locking cannot "
-                                            "be used meanwhile",
-                                            s.name(), method_of(other), here ? "this" : "another", method_of(own)));
-    const bool first =
-        initialise_if_first != nullptr && !s.holds(own) && !s.others_hold(own, lock_kind::write, subject(own));
+    setup_hold setup(s, setup_kind);
+    const bool first = run_if_first != nullptr && !s.holds(own) && !s.others_hold(own, lock_kind::write, subject(own));
     s.lock(own, lock_kind::read, subject(own));
-    if (!first)
-        return;
     try {
-        (*initialise_if_first)();
+        const bool here = s.holds(other);
+        if (here || s.others_hold(other, lock_kind::write, subject(other)))
+            throw error(errc::busy, fmt::format("{}: the object is open with {} locking in {} process; {} locking "
+                                                "cannot be used meanwhile",
+                                                s.name(), method_of(other), here ? "this" : "another",
+                                                method_of(own)));
+        if (first)
+            (*run_if_first)();
     } catch (...) {
         unlock_quietly(s, own);
         throw;

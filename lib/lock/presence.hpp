@@ -32,6 +32,11 @@ public:
     // `initialise_lock_area` runs first, while the setup lock keeps every
     // other process out; if it throws, nothing is held.
     static presence mutex_locking(std::shared_ptr<lock_state> state, function_ref<void()> initialise_lock_area);
+    // The same for a descriptor open read-only, which cannot take the setup
+    // lock in write mode nor set up the lock area: when no process had it
+    // open with mutex locking, `check_lock_area` runs first instead (it
+    // throws unless earlier processes left the area set up and clean).
+    static presence mutex_reading(std::shared_ptr<lock_state> state, function_ref<void()> check_lock_area);
 
     presence(presence &&other) noexcept;
     presence &operator=(presence &&other) noexcept;
@@ -41,7 +46,8 @@ public:
     ~presence();
 
 private:
-    presence(std::shared_ptr<lock_state> state, off_t own, off_t other, function_ref<void()> *initialise_if_first);
+    presence(std::shared_ptr<lock_state> state, off_t own, off_t other, lock_kind setup,
+             function_ref<void()> *run_if_first);
     void release() noexcept;
 
     std::shared_ptr<lock_state> state_;

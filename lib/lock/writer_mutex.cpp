@@ -6,11 +6,12 @@
 
 namespace netshm::core {
 
-std::shared_ptr<writer_mutex> writer_mutex::of(lock_state &state, int fd)
+std::shared_ptr<writer_mutex> writer_mutex::of(lock_state &state, int fd, bool writable)
 {
     if (std::shared_ptr<writer_mutex> existing = state.writer.lock())
-        return existing;
-    std::shared_ptr<writer_mutex> made(new writer_mutex(fd, state.name()));
+        if (existing->area_.writable() || !writable)
+            return existing;
+    std::shared_ptr<writer_mutex> made(new writer_mutex(fd, state.name(), writable));
     state.writer = made;
     return made;
 }
@@ -50,6 +51,11 @@ void writer_mutex::hold(recovery recover, bool for_repair, lock_wait limit)
 
 void writer_mutex::lock_fresh(recovery recover, bool for_repair, lock_wait limit)
 {
+    if (!area_.writable())
+        throw error(errc::read_only, fmt::format("{}: opened read-only with mutex locking, the table is only "
+                                                 "read without the writer mutex; this operation needs the mutex, "
+                                                 "hence a descriptor open for writing",
+                                                 name_));
     // Zeroed words are a valid process-private mutex: never lock one.
     if (!area_.is_initialised())
         throw error(errc::corrupt, fmt::format("{}: the lock area of mutex locking in page 0 was wiped (by a "

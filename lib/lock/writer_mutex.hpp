@@ -21,9 +21,12 @@ namespace netshm::core {
 class writer_mutex {
 public:
     // The writer mutex of the file `state` belongs to, made on first use over
-    // page 0 of `fd` (open for writing, holding at least the lock area).
-    // Requires the state's mutex.
-    static std::shared_ptr<writer_mutex> of(lock_state &state, int fd);
+    // page 0 of `fd` (holding at least the lock area).  `writable`: whether
+    // `fd` is open for writing; a mutex mapped read-only cannot be held
+    // (errc::read_only), and one mapped writable replaces it for the tables
+    // made after (the read-only one's tables keep theirs).  Requires the
+    // state's mutex.
+    static std::shared_ptr<writer_mutex> of(lock_state &state, int fd, bool writable);
 
     writer_mutex(const writer_mutex &) = delete;
     writer_mutex &operator=(const writer_mutex &) = delete;
@@ -33,6 +36,7 @@ public:
     ~writer_mutex();
 
     lock_area &area() noexcept { return area_; }
+    const lock_area &area() const noexcept { return area_; }
 
     // Repairs the table after a writer died (or failed) in the middle of a
     // write: the table layer's recover_interrupted_write.
@@ -60,7 +64,7 @@ public:
     bool held() const noexcept { return depth_ > 0; }
 
 private:
-    writer_mutex(int fd, std::string name) : area_(fd, name), name_(std::move(name)) {}
+    writer_mutex(int fd, std::string name, bool writable) : area_(fd, name, writable), name_(std::move(name)) {}
     void hold(recovery recover, bool for_repair, lock_wait limit);
     void lock_fresh(recovery recover, bool for_repair, lock_wait limit);
 

@@ -70,8 +70,24 @@ int table::walk_bindings(std::int32_t key, function_ref<int(const binding &)> vi
     return 0;
 }
 
+// The bindings of `key` as private copies, for a table without the mutex.
+int table::visit_copied_bindings(std::int32_t key, function_ref<int(const std::vector<std::int32_t> &)> fn)
+{
+    operation op(*this);
+    private_copy copy;
+    copy_bindings(key, true, copy);
+    return visit_copy(copy, [&](std::int32_t, const std::vector<std::int32_t> &value) { return fn(value); });
+}
+
 int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
 {
+    if (reads_without_mutex())
+        return visit_copied_bindings(key, [&](const std::vector<std::int32_t> &value) {
+            int answer = fn(value_pointer(value), value.size());
+            if (answer > 0)
+                bad_answer("find_all", answer);
+            return answer;
+        });
     std::vector<std::int32_t> value;
     return walk_bindings(key, [&](const binding &b) {
         value.resize(static_cast<std::size_t>(b.length));
@@ -86,6 +102,16 @@ int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std
 int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn)
 {
     operation op(*this);
+    if (reads_without_mutex()) {
+        private_copy copy;
+        copy_bindings(std::nullopt, true, copy);
+        return visit_copy(copy, [&](std::int32_t key, const std::vector<std::int32_t> &value) {
+            int answer = fn(key, value_pointer(value), value.size());
+            if (answer > 0)
+                bad_answer("iter", answer);
+            return answer;
+        });
+    }
     // The descriptor page stays read-locked throughout, which excludes every
     // writer: the binding page locks OCamlnet adds would exclude nothing more.
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
@@ -128,6 +154,16 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
 int table::iter_keys(function_ref<int(std::int32_t)> fn)
 {
     operation op(*this);
+    if (reads_without_mutex()) {
+        private_copy copy;
+        copy_bindings(std::nullopt, false, copy);
+        return visit_copy(copy, [&](std::int32_t key, const std::vector<std::int32_t> &) {
+            int answer = fn(key);
+            if (answer > 0)
+                bad_answer("iter_keys", answer);
+            return answer;
+        });
+    }
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
     int result = 0;
@@ -153,6 +189,16 @@ int table::iter_keys(function_ref<int(std::int32_t)> fn)
 
 int table::find_blocks(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn)
 {
+    // A value copied privately is handed over as one block.
+    if (reads_without_mutex())
+        return visit_copied_bindings(key, [&](const std::vector<std::int32_t> &value) {
+            int answer = fn(value_pointer(value), value.size());
+            if (answer == answer_continue)
+                answer = fn(nullptr, 0);
+            if (answer > answer_break)
+                bad_answer("find_blocks", answer);
+            return answer;
+        });
     return walk_bindings(key, [&](const binding &b) {
         int answer = visit_fragments(b, fn);
         if (answer == answer_continue)
@@ -251,9 +297,18 @@ void table::dump(int fd)
 {
     static constexpr std::string_view dump_write = "dump: write to file descriptor";
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
-    std::string text = fmt::format("<shm length={}\n", refresh().bindings);
-    iter([&](std::int32_t key, const std::int32_t *value, std::size_t length) {
+    // One snapshot gives the length and the bindings: the descriptor's lock,
+    // or a private copy without the mutex.
+    std::optional<page_lock_guard> descriptor_lock;
+    private_copy copy;
+    if (reads_without_mutex())
+        copy_bindings(std::nullopt, true, copy);
+    else {
+        descriptor_lock.emplace(locks_, descriptor_page_, lock_kind::read);
+        copy.length = refresh().bindings;
+    }
+    std::string text = fmt::format("<shm length={}\n", copy.length);
+    auto print = [&](std::int32_t key, const std::int32_t *value, std::size_t length) {
         fmt::format_to(std::back_inserter(text), "  {} => [| ", key);
         for (std::size_t i = 0; i < length; ++i) {
             if (i > 0)
@@ -266,7 +321,13 @@ void table::dump(int fd)
             text.clear();
         }
         return 0;
-    });
+    };
+    if (descriptor_lock)
+        iter(print);
+    else
+        visit_copy(copy, [&](std::int32_t key, const std::vector<std::int32_t> &value) {
+            return print(key, value_pointer(value), value.size());
+        });
     text += ">\n";
     write_all(fd, text, dump_write);
 }

@@ -57,10 +57,9 @@ std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<sh
                                                         unsigned pagesize, long long &init,
                                                         std::optional<presence> &present)
 {
-    const std::string &name = object->name();
-    // The mutex lives in the object: locking it stores there.
     if (!object->writable())
-        throw error(errc::read_only, fmt::format("{}: mutex locking needs a descriptor open for writing", name));
+        return join_mutex_reading(object, present);
+    const std::string &name = object->name();
     lock_state &state = object->locks();
     std::shared_ptr<writer_mutex> writer;
     bool written = false;
@@ -87,7 +86,7 @@ std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<sh
         std::int32_t descriptor_page = 0;
         if (!written && size < lock_area_end_bytes)
             detect_table(*object, pagesize, descriptor_page);  // no table fits: says why
-        writer = writer_mutex::of(state, object->fd());
+        writer = writer_mutex::of(state, object->fd(), true);
         if (!written && init < 0) {
             finish_earlier_writes(*object, writer->area(), pagesize);
             // Never write a lock area into an object that holds no table.
@@ -98,7 +97,37 @@ std::shared_ptr<writer_mutex> table::join_mutex_locking(const std::shared_ptr<sh
     present.emplace(presence::mutex_locking(object->shared_locks(), set_up_as_first));
     if (written)
         init = -1;
-    return writer ? writer : writer_mutex::of(state, object->fd());
+    return writer ? writer : writer_mutex::of(state, object->fd(), true);
+}
+
+std::shared_ptr<writer_mutex> table::join_mutex_reading(const std::shared_ptr<shm_object> &object,
+                                                         std::optional<presence> &present)
+{
+    const std::string &name = object->name();
+    lock_state &state = object->locks();
+    // Setting up the lock area and recovering a dead writer's work store to
+    // the object: a reader opened read-only can only join a clean one.
+    std::shared_ptr<writer_mutex> reader;
+    auto refuse_unless_set_up = [&] {
+        const char *needed = "; a process with write access must open it with mutex locking first";
+        if (object->size() < lock_area_end_bytes)
+            throw error(errc::read_only, fmt::format("{}: opened read-only, the object holds no table set up for "
+                                                     "mutex locking{}",
+                                                     name, needed));
+        reader = writer_mutex::of(state, object->fd(), false);
+        lock_area &area = reader->area();
+        if (!area.is_initialised())
+            throw error(errc::read_only, fmt::format("{}: opened read-only, the table's lock area of mutex "
+                                                     "locking is not set up{}",
+                                                     name, needed));
+        if (area.is_corrupt() || area.in_flight() || !lock_area::stable(area.read_begin()))
+            throw error(errc::read_only, fmt::format("{}: opened read-only, the table holds a write that a dead "
+                                                     "writer left unfinished, or is marked corrupt{} (it "
+                                                     "recovers or refuses the table)",
+                                                     name, needed));
+    };
+    present.emplace(presence::mutex_reading(object->shared_locks(), refuse_unless_set_up));
+    return reader ? reader : writer_mutex::of(state, object->fd(), false);
 }
 
 table::table(std::shared_ptr<shm_object> object, locking_method locking, int words_per_page,
@@ -262,6 +291,11 @@ void table::create_or_reinitialise(long long init)
 void table::open_existing(std::int32_t descriptor_page)
 {
     descriptor_page_ = descriptor_page;
+    if (reads_without_mutex()) {
+        map_pages(static_cast<std::int64_t>(descriptor_page_) + 1);
+        read_optimistically([&] { refresh_descriptor(); });
+        return;
+    }
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     map_pages(static_cast<std::int64_t>(descriptor_page_) + 1);
     // A write left unfinished is refused by reads and writes, not here:

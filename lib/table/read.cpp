@@ -8,8 +8,10 @@
 #include "table/scopes.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 namespace netshm::core {
 
@@ -21,6 +23,11 @@ namespace {
 // it waits instead of spinning, and a writer that died holding the mutex is
 // reported to it.
 constexpr int optimistic_attempts = 64;
+
+// A reader that cannot take the mutex pauses between its further attempts,
+// and with no lock timeout gives up after this many (about a second or more).
+constexpr int attempts_without_mutex = 50000;
+constexpr std::chrono::microseconds pause_without_mutex{20};
 
 // Reads hold the descriptor page's read lock while they copy: that excludes
 // every writer (all of them write-lock it), a superset of what OCamlnet's
@@ -46,13 +53,39 @@ bool table::reads_optimistically() const noexcept
     return writer != nullptr && !writer->held();
 }
 
+bool table::reads_without_mutex() const noexcept
+{
+    const writer_mutex *writer = locks_.writer();
+    return writer != nullptr && !writer->area().writable();
+}
+
 bool table::read_optimistically(function_ref<void()> read)
 {
     lock_area &area = locks_.writer()->area();
+    const bool fall_back = area.writable();
     // A wiped lock area or a table marked corrupt: the mutex path says so.
-    if (!area.is_initialised() || area.is_corrupt())
-        return false;
-    for (int attempt = 0; attempt < optimistic_attempts; ++attempt) {
+    if (!area.is_initialised() || area.is_corrupt()) {
+        if (fall_back)
+            return false;
+        corrupt("the lock area of mutex locking in page 0 was wiped, or the table marked corrupt after a writer "
+                "died; a process with write access must open it");
+    }
+    const lock_wait limit = lock_timeout();
+    const auto started = std::chrono::steady_clock::now();
+    for (int attempt = 0;; ++attempt) {
+        if (attempt >= optimistic_attempts) {
+            if (fall_back)
+                return false;
+            if (limit.count() != 0 && std::chrono::steady_clock::now() - started >= limit)
+                throw error(errc::timed_out, fmt::format("{}: writers kept changing the table for the lock "
+                                                         "timeout while it was read",
+                                                         object_->name()));
+            if (limit.count() == 0 && attempt >= attempts_without_mutex)
+                throw error(errc::busy, fmt::format("{}: writers changed the table during each of {} attempts to "
+                                                    "read it",
+                                                    object_->name(), attempt));
+            std::this_thread::sleep_for(pause_without_mutex);
+        }
         std::uint32_t begun = area.read_begin();
         if (!lock_area::stable(begun)) {
             cpu_relax();
@@ -69,7 +102,6 @@ bool table::read_optimistically(function_ref<void()> read)
         if (area.read_validate(begun))
             return true;
     }
-    return false;
 }
 
 std::optional<bool> table::optimistic_lookup(std::int32_t key, bool copy)
@@ -158,9 +190,16 @@ std::int64_t table::length()
 table::memory_view table::memory()
 {
     operation op(*this);
-    page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
-    header h = refresh();
-    return {base_, static_cast<std::size_t>(h.total_pages), static_cast<std::size_t>(words_per_page_)};
+    // The view outlives the call and its lock either way: a table without the
+    // mutex only validates the descriptor it is taken from.
+    std::int64_t total_pages = 0;
+    if (reads_without_mutex()) {
+        read_optimistically([&] { total_pages = refresh().total_pages; });
+    } else {
+        page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
+        total_pages = refresh().total_pages;
+    }
+    return {base_, static_cast<std::size_t>(total_pages), static_cast<std::size_t>(words_per_page_)};
 }
 
 void table::check_content_page(const header &h, std::int32_t page, const char *what,

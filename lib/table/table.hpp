@@ -119,6 +119,11 @@ private:
     static std::shared_ptr<writer_mutex> join_mutex_locking(const std::shared_ptr<shm_object> &object,
                                                             unsigned pagesize, long long &init,
                                                             std::optional<presence> &present);
+    // The same for an object opened read-only: joins only a lock area that
+    // earlier processes set up and left clean (else errc::read_only), and
+    // returns a writer mutex mapped read-only, which is never held.
+    static std::shared_ptr<writer_mutex> join_mutex_reading(const std::shared_ptr<shm_object> &object,
+                                                            std::optional<presence> &present);
     // A table created or re-initialised in `object` (the page size asked
     // for, or the existing table's, or the default); nullptr if init < 0 and
     // another process created a table there first.
@@ -240,6 +245,27 @@ private:
     // visit with it as a callback; visit answers as a block callback does.
     int walk_bindings(std::int32_t key, function_ref<int(const binding &)> visit);
 
+    // private copies (private_copy.cpp): reads without the writer mutex
+    struct private_copy {
+        struct entry {
+            std::int32_t key;
+            std::vector<std::int32_t> value;
+        };
+        std::int64_t length = 0;  // the descriptor's binding count
+        std::vector<entry> bindings;
+    };
+    // Copies, in one optimistic read, the bindings of `only_key` (newest
+    // first) or of every key (with values: all of them; without: each key
+    // once), and the binding count.
+    void copy_bindings(std::optional<std::int32_t> only_key, bool with_values, private_copy &copy);
+    // Calls fn(key, value) on each copied binding as a callback until it
+    // answers a negative answer (returned) or answer_break (then 0); fn
+    // refuses the answers its operation does not allow.
+    // check() on a copy of the object taken without the writer mutex.
+    integrity_report check_private_copy();
+    int visit_copied_bindings(std::int32_t key, function_ref<int(const std::vector<std::int32_t> &)> fn);
+    int visit_copy(const private_copy &copy, function_ref<int(std::int32_t, const std::vector<std::int32_t> &)> fn);
+
     void add_locked(header &h, std::int32_t key, std::span<const std::int32_t> value);
     void remove_locked(header &h, std::int32_t key);
 
@@ -313,9 +339,15 @@ private:
     // locking, and this process does not hold the mutex already (a group, a
     // callback), whose own changes would keep the counter odd.
     bool reads_optimistically() const noexcept;
+    // Whether this table can never hold the writer mutex (mutex locking on
+    // a descriptor open read-only): every read it makes is optimistic.
+    bool reads_without_mutex() const noexcept;
     // Runs `read` against the sequence counter until it saw no writer at
     // work; false after too many attempts (the caller takes the mutex).
     // `read` must store nothing shared and hand nothing to the caller.
+    // Without the mutex to fall back on, it never returns false: it keeps
+    // trying, pausing, until the lock timeout (errc::timed_out) or, with
+    // none, a bounded number of attempts (errc::busy).
     bool read_optimistically(function_ref<void()> read);
     // Copies a value into read_copy_ with atomic loads.
     void copy_value_atomically(const binding &b);
