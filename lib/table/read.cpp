@@ -25,7 +25,7 @@ namespace {
 constexpr int optimistic_attempts = 64;
 
 // A reader that cannot take the mutex pauses between its further attempts,
-// and with no lock timeout gives up after this many (about a second or more).
+// and with no lock timeout gives up after this many (a few seconds).
 constexpr int attempts_without_mutex = 50000;
 constexpr std::chrono::microseconds pause_without_mutex{20};
 

@@ -259,7 +259,8 @@ TEST_CASE("torn reads: readers in other processes never see a half-written value
     // A reader opened read-only joins only a lock area set up already: this
     // process keeps one set up while the children run.
     auto live_descr = open_ok(NETSHM_TYPE_FILE, name, O_RDWR);
-    table_ptr live = locking == NETSHM_MUTEX_LOCKING ? manage_ok(live_descr.get(), 0, -1, NETSHM_MUTEX_LOCKING) : nullptr;
+    table_ptr live =
+        locking == NETSHM_MUTEX_LOCKING ? manage_ok(live_descr.get(), 0, -1, NETSHM_MUTEX_LOCKING) : nullptr;
     child writer0(30, [&] { return writer(name, 0, locking); });
     child writer1(30, [&] { return writer(name, 1, locking); });
     child reader0(30, [&] { return reader(name, locking, reader_oflags); });
