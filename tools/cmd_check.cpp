@@ -2,6 +2,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "progress_bar.hpp"
 
 #include <cstdint>
 #include <fmt/format.h>
@@ -56,7 +57,7 @@ std::string_view without_page(std::string_view message, std::int32_t page)
 std::vector<problem> problems_of(netshm::table &table)
 {
     std::vector<problem> found;
-    for (const netshm::problem &p : table.check())
+    for (const netshm::problem &p : with_activity("checking", [&] { return table.check(); }))
         found.push_back({kind_name(p.kind), p.page, std::string(without_page(p.message, p.page))});
     return found;
 }

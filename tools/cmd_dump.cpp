@@ -2,6 +2,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "progress_bar.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -35,8 +36,10 @@ void print_json(netshm::table &table)
     // dump is one state of the table.
     table.group([&] {
         bindings = table.length();
+        progress_bar bar("dumping", bindings);
         table.iter([&](std::int32_t key, std::span<const std::int32_t> value) {
             keys[key].emplace_back(value.begin(), value.end());
+            bar.advance();
         });
     });
     std::size_t pagesize = table.memory().words_per_page * 4;
@@ -60,12 +63,15 @@ void print_json(netshm::table &table)
 int run(const arguments &args)
 {
     args.expect_positionals(1, 1);
+    // A bar drawn on the terminal the dump is printed on would be mixed into it.
+    if (::isatty(STDOUT_FILENO) == 1)
+        progress_bar::silence();
     open_table opened = open_existing_table(args, access::read_only);
     if (args.flag("--json")) {
         print_json(opened.table);
     } else {
         std::fflush(stdout);
-        opened.table.dump(STDOUT_FILENO);
+        with_activity("dumping", [&] { opened.table.dump(STDOUT_FILENO); });
     }
     return exit_ok;
 }

@@ -19,19 +19,27 @@ found (`check`, or left by `repair`); 2 usage errors, system errors, a missing
 object, a corrupt table and any other failure.
 )";
 
+// A bar is drawn on standard error when it is a terminal and the command runs
+// longer than half a second (progress_bar.hpp).
+constexpr std::string_view quiet_help = "show no progress bar";
+
 } // namespace
 
 std::string overview_help()
 {
+    // The "or:" lines are the form help2man reads as further synopses (netshm.1).
     std::string text = "Usage: netshm <subcommand> [options] [arguments]\n"
-                       "       netshm <subcommand> --help\n"
-                       "       netshm --version\n\n"
+                       "  or:  netshm <subcommand> --help\n"
+                       "  or:  netshm --version\n\n"
                        "Hash tables of int32 keys and int32 arrays in shared memory, as OCamlnet's Netshm\n"
                        "keeps them.\n\nSubcommands:\n";
     for (const command *cmd : all_commands())
         fmt::format_to(std::back_inserter(text), "  {:<9} {}\n", cmd->name, cmd->summary);
     text += objects_note;
     text += exit_status_note;
+    fmt::format_to(std::back_inserter(text), "\nOptions:\n  {:<9} {}\n  {:<9} {}\n", "--quiet",
+                   "show no progress bar (also accepted after the subcommand)", "--version",
+                   "print the versions of the tool and of the library");
     return text;
 }
 
@@ -47,6 +55,7 @@ std::string command_help(const command &cmd)
     text += "\nOptions:\n";
     for (const option_spec &o : cmd.options)
         fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", label(o), width, o.help);
+    fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", "--quiet", width, quiet_help);
     fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", "-h, --help", width, "show this help");
     if (cmd.synopsis.find("OBJ") != std::string_view::npos)
         text += objects_note;
