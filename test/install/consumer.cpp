@@ -24,8 +24,8 @@ int main()
         }
         descr.close();
         netshm::unlink(netshm::shm_type::posix, name);
-        std::cout << "C++ consumer, netshm " << netshm_version() << ": bound 7 to 1 2 3 in " << name << ", found it and removed the object"
-                  << '\n';
+        std::cout << "C++ consumer, netshm " << netshm_version() << ": bound 7 to 1 2 3 in " << name
+                  << ", found it and removed the object\n";
     } catch (const netshm::error &e) {
         std::cerr << e.what() << '\n';
         return 1;
