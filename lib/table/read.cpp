@@ -163,11 +163,9 @@ table::memory_view table::memory()
     return {base_, static_cast<std::size_t>(h.total_pages), static_cast<std::size_t>(words_per_page_)};
 }
 
-void table::check_content_page(const header &h, std::int32_t page, const char *what,
-                               std::int32_t referrer) const
+void table::outside_content_pages(std::int32_t page, const char *what, std::int32_t referrer) const
 {
-    if (!h.is_data_page(page))
-        corrupt(fmt::format("page {}: {} {} is outside the content pages", referrer, what, page));
+    corrupt(fmt::format("page {}: {} {} is outside the content pages", referrer, what, page));
 }
 
 table::binding_head table::read_head_checked(const header &h, std::int32_t page, std::int32_t key) const

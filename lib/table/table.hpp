@@ -221,7 +221,13 @@ private:
     void resize_hash(header &h);
     void rehash_into_spares(const header &h);
     // The newest binding's first page (validated), or 0 if the key is unbound.
-    std::int32_t bound_page(const header &h, const cell_ref &cell) const;
+    std::int32_t bound_page(const header &h, const cell_ref &cell) const
+    {
+        if (!cell.found || cell.ptr == layout::ptr_unbound || cell.ptr == layout::ptr_never_used)
+            return 0;
+        check_content_page(h, cell.ptr, "hash cell pointer", cell.page);
+        return cell.ptr;
+    }
 
     // bindings
     struct binding {
@@ -260,6 +266,14 @@ private:
     // Calls fn(fragment, length) for each fragment; returns the first answer
     // other than answer_continue, or answer_continue.
     int visit_fragments(const binding &b, function_ref<int(std::int32_t *, std::size_t)> fn) const;
+
+    // iter: the value of the binding at `page` copied into `value` (under a
+    // lock that keeps writers out); returns the older binding's page.
+    std::int32_t read_value(const header &h, std::int32_t page, std::int32_t key,
+                            std::vector<std::int32_t> &value) const;
+    // iter: starts loading the binding's first page of a cell some cells
+    // after cell `index` (what it reads there is only a hint).
+    void prefetch_binding_ahead(const header &h, std::int64_t index) const noexcept;
 
     // Read-locks each binding of key in turn (OCamlnet's hand-over) and calls
     // visit with it as a callback; visit answers as a block callback does.
@@ -319,8 +333,13 @@ private:
     // A store that makes what was stored before it part of the table: a
     // process killed after it has stored all of that (program order).
     void publish(std::int32_t page, int word, std::int32_t value) { shared::publish(page_words(page) + word, value); }
-    void check_content_page(const header &h, std::int32_t page, const char *what,
-                            std::int32_t referrer) const;
+    // Inline: every find checks a page or two (the error is out of line).
+    void check_content_page(const header &h, std::int32_t page, const char *what, std::int32_t referrer) const
+    {
+        if (!h.is_data_page(page))
+            outside_content_pages(page, what, referrer);
+    }
+    [[noreturn]] void outside_content_pages(std::int32_t page, const char *what, std::int32_t referrer) const;
     // Copies `count` words of a value into shared memory; one atomic store a
     // word with mutex locking.
     void store_words(std::int32_t *target, const std::int32_t *source, std::size_t count) noexcept;
