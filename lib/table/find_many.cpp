@@ -16,6 +16,9 @@ using namespace layout;
 
 namespace {
 
+// Keys whose first cell is prefetched before a chunk's optimistic read.
+constexpr std::size_t early_prefetches = 8;
+
 void copy_words(std::int32_t *out, const std::int32_t *from, std::size_t count, bool racy) noexcept
 {
     if (racy)
@@ -91,9 +94,10 @@ std::size_t table::find_many(std::span<const std::int32_t> keys, std::span<std::
     std::size_t offset = 0;
     for (std::size_t first = 0; first < keys.size(); first += find_many_chunk) {
         std::span<const std::int32_t> chunk = keys.subspan(first, std::min(find_many_chunk, keys.size() - first));
-        // As find does: the cells start loading while the lock's system call
-        // or the optimistic read's start runs (stage 1 prefetches them again).
-        for (std::int32_t key : chunk)
+        // As find does: cells start loading while the lock's system call or
+        // the optimistic read's start runs; stage 1 prefetches them again, so
+        // only the first few unless a system call is coming.
+        for (std::int32_t key : record_locking_ ? chunk : chunk.first(std::min(chunk.size(), early_prefetches)))
             prefetch_probe(key);
         std::size_t end = 0;
         // An attempt disturbed by a writer may have copied torn words into
