@@ -114,13 +114,13 @@ counts run_operations(netshm::table &table, std::span<const std::int32_t> keys, 
 // A forked process: opens the object, says it is ready (closes its end of the
 // ready pipe), waits for the start (the end of the start pipe),
 // runs, reports "finds replaces" or "error: ..." and exits.
-[[noreturn]] void child(const std::string &name, std::span<const std::int32_t> keys, int process,
-                        std::uint64_t ops, int ready_fd, int start_fd, int report_fd)
+[[noreturn]] void child(const std::string &name, netshm::locking locking, std::span<const std::int32_t> keys,
+                        int process, std::uint64_t ops, int ready_fd, int start_fd, int report_fd)
 {
     std::string report;
     try {
         auto descr = netshm::descriptor::open(netshm::shm_type::posix, name, O_RDWR);
-        auto table = netshm::table::manage(descr, netshm::locking::record);
+        auto table = netshm::table::manage(descr, locking);
         ::close(ready_fd);
         char go;
         while (::read(start_fd, &go, 1) < 0 && errno == EINTR) {
@@ -136,8 +136,8 @@ counts run_operations(netshm::table &table, std::span<const std::int32_t> keys, 
 
 } // namespace
 
-mixed_result run_mixed(const std::string &name, std::span<const std::int32_t> keys, int processes,
-                       std::uint64_t ops)
+mixed_result run_mixed(const std::string &name, netshm::locking locking, std::span<const std::int32_t> keys,
+                       int processes, std::uint64_t ops)
 {
     pipe_pair ready;
     pipe_pair start;
@@ -158,7 +158,7 @@ mixed_result run_mixed(const std::string &name, std::span<const std::int32_t> ke
                 if (::getppid() != parent)
                     ::_exit(1);
                 ::close(start.write_end());
-                child(name, keys, p, ops, ready.write_end(), start.read_end(), report->write_end());
+                child(name, locking, keys, p, ops, ready.write_end(), start.read_end(), report->write_end());
             }
         }
         if (pid < 0) {

@@ -1,6 +1,8 @@
 // The mixed phase of `netshm bench`: forked processes, each opening the
-// object itself with record locking, find and replace live keys at once.
+// object itself with the bench's locking, find and replace live keys at once.
 #pragma once
+
+#include <netshm.hpp>
 
 #include <cstdint>
 #include <span>
@@ -21,7 +23,7 @@ struct mixed_result {
 // `processes` processes of `ops` operations each on the POSIX object `name`:
 // 90 % finds, 10 % replaces (count + 1) of keys drawn from `keys`, every value
 // read checked.  Throws std::runtime_error naming the first failure.
-mixed_result run_mixed(const std::string &name, std::span<const std::int32_t> keys, int processes,
-                       std::uint64_t ops);
+mixed_result run_mixed(const std::string &name, netshm::locking locking, std::span<const std::int32_t> keys,
+                       int processes, std::uint64_t ops);
 
 } // namespace netshm_tool::bench

@@ -15,8 +15,11 @@
 #include <cstdint>
 #include <fmt/format.h>
 #include <iterator>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace netshm_tool {
@@ -30,6 +33,7 @@ constexpr option_spec options[] = {
     {"--ops", "N", "operations per process in each mixed phase (default 30000)"},
     {"--processes", "LIST", "process counts of the mixed phases, comma-separated (default 1,2,4)"},
     {"--pagesize", "P", "page size of the table in bytes (default 256)"},
+    {"--locking", "MODE", "record, mutex or none (default: record and mutex, side by side)"},
     {"--json", "", "print the results as JSON"},
 };
 
@@ -94,6 +98,7 @@ std::uint64_t verify_table(netshm::table &table, const std::vector<std::int32_t>
 }
 
 struct bench_report {
+    netshm::locking locking;
     std::string object;
     unsigned pagesize;
     std::size_t keys;
@@ -150,11 +155,12 @@ void run_single_process_phases(netshm::table &table, const std::vector<std::int3
         fail(fmt::format("remove: {} bindings left", length));
 }
 
-bench_report run_bench(const arguments &args)
+// Without locking, processes would corrupt the table: no mixed phases.
+bench_report run_bench(const arguments &args, netshm::locking locking)
 {
     auto n = static_cast<std::size_t>(args.number("--keys", 100000, 1, INT32_MAX));
     std::uint64_t ops = args.number("--ops", 30000, 1);
-    std::vector<int> processes = process_counts(args);
+    std::vector<int> processes = locking == netshm::locking::none ? std::vector<int>{} : process_counts(args);
     unsigned pagesize = pagesize_of(args, 256);
     std::vector<std::int32_t> keys = make_keys(n);
     std::vector<std::int32_t> sorted_keys = keys;
@@ -162,8 +168,8 @@ bench_report run_bench(const arguments &args)
 
     scratch_object object("/netshm-bench-XXXXXXXX");
     // The default size hint (1000 keys): the load phase grows the hash table.
-    auto table = netshm::table::manage(object.descriptor(), netshm::locking::record, pagesize);
-    bench_report report{object.name(), pagesize, n, {}, 0, {}};
+    auto table = netshm::table::manage(object.descriptor(), locking, pagesize);
+    bench_report report{locking, object.name(), pagesize, n, {}, 0, {}};
     run_single_process_phases(table, keys, report.rows);
 
     // The mixed phases find and replace live keys: bind them again.
@@ -171,7 +177,7 @@ bench_report run_bench(const arguments &args)
         table.add(key, value_of(key, 0));
     std::uint64_t count_sum = 0;
     for (int p : processes) {
-        mixed_result mixed = run_mixed(object.name(), keys, p, ops);
+        mixed_result mixed = run_mixed(object.name(), locking, keys, p, ops);
         report.rows.push_back({"mixed 90/10", p, mixed.finds + mixed.replaces, mixed.seconds});
         std::uint64_t after = verify_table(table, sorted_keys);
         if (after - count_sum != mixed.replaces)
@@ -184,22 +190,92 @@ bench_report run_bench(const arguments &args)
     return report;
 }
 
-std::string report_text(const bench_report &r)
+std::string_view name_of(netshm::locking locking)
 {
-    std::string text = fmt::format("netshm bench: {}, page size {}, {} keys, values of {} words, record locking\n\n",
-                                   r.object, r.pagesize, r.keys, value_words);
-    fmt::format_to(std::back_inserter(text), "{:<20} {:>9} {:>10} {:>9} {:>12}\n", "phase", "processes", "ops",
-                   "seconds", "ops/s");
-    for (const phase_row &row : r.rows)
-        fmt::format_to(std::back_inserter(text), "{:<20} {:>9} {:>10} {:>9.3f} {:>12.0f}\n", row.name,
-                       row.processes, row.ops, row.seconds, row.rate());
-    fmt::format_to(std::back_inserter(text),
-                   "\nmixed 90/10: each process opens the object itself after fork, then finds (90 %)\n"
-                   "and replaces (10 %) through {}.\n"
-                   "iterate: bindings per second.\n"
-                   "verified after each mixed phase: {} bindings, one per key, every value\n"
-                   "well-formed, {} replaces counted.\n\ntable after the run:\n{}",
-                   mixed_replace_method, r.keys, r.replaces_verified, stat_text(r.stats, "  "));
+    switch (locking) {
+    case netshm::locking::record: return "record";
+    case netshm::locking::mutex: return "mutex";
+    case netshm::locking::none: break;
+    }
+    return "none";
+}
+
+// --locking: one mode; absent, record and mutex locking side by side.
+std::vector<netshm::locking> modes_of(const arguments &args)
+{
+    std::optional<std::string> word = args.value("--locking");
+    if (!word)
+        return {netshm::locking::record, netshm::locking::mutex};
+    for (netshm::locking mode : {netshm::locking::record, netshm::locking::mutex, netshm::locking::none})
+        if (*word == name_of(mode))
+            return {mode};
+    throw usage_error(fmt::format("--locking '{}' is not one of record, mutex, none", *word));
+}
+
+// "record locking", "mutex locking", "no locking".
+std::string label_of(netshm::locking locking)
+{
+    return locking == netshm::locking::none ? "no locking" : fmt::format("{} locking", name_of(locking));
+}
+
+// The phases of every run in columns side by side (the runs did the same
+// phases), within 80 columns for two runs.
+std::string phase_table(std::span<const bench_report> runs)
+{
+    std::string text;
+    if (runs.size() > 1) {
+        text = fmt::format("{:37}", "");
+        for (const bench_report &r : runs)
+            fmt::format_to(std::back_inserter(text), " {:>20}", label_of(r.locking));
+        text += "\n";
+    }
+    fmt::format_to(std::back_inserter(text), "{:<18} {:>9} {:>8}", "phase", "processes", "ops");
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        fmt::format_to(std::back_inserter(text), " {:>8} {:>11}", "seconds", "ops/s");
+    text += "\n";
+    for (std::size_t row = 0; row < runs[0].rows.size(); ++row) {
+        const phase_row &first = runs[0].rows[row];
+        fmt::format_to(std::back_inserter(text), "{:<18} {:>9} {:>8}", first.name, first.processes, first.ops);
+        for (const bench_report &r : runs)
+            fmt::format_to(std::back_inserter(text), " {:>8.3f} {:>11.0f}", r.rows[row].seconds, r.rows[row].rate());
+        text += "\n";
+    }
+    return text;
+}
+
+std::string report_text(std::span<const bench_report> runs)
+{
+    const bench_report &r = runs[0];
+    std::string text;
+    if (runs.size() == 1) {
+        text = fmt::format("netshm bench: {}, page size {}, {} keys, values of {} words, {}\n\n", r.object,
+                           r.pagesize, r.keys, value_words, label_of(r.locking));
+    } else {
+        text = fmt::format("netshm bench: page size {}, {} keys, values of {} words, on", r.pagesize, r.keys,
+                           value_words);
+        for (const bench_report &run : runs)
+            fmt::format_to(std::back_inserter(text), "{}\n  {} with {}", &run == &r ? "" : ",", run.object,
+                           label_of(run.locking));
+        text += "\n\n";
+    }
+    text += phase_table(runs);
+    if (r.locking == netshm::locking::none) {
+        text += "\nmixed 90/10: not run, no locking keeps processes apart.\niterate: bindings per second.\n";
+    } else {
+        fmt::format_to(std::back_inserter(text),
+                       "\nmixed 90/10: each process opens the object itself after fork, then finds (90 %)\n"
+                       "and replaces (10 %) through {}.\n"
+                       "iterate: bindings per second.\n"
+                       "verified after each mixed phase: {} bindings, one per key, every value\n"
+                       "well-formed, replaces counted:",
+                       mixed_replace_method, r.keys);
+        for (const bench_report &run : runs)
+            fmt::format_to(std::back_inserter(text), "{} {}{}", &run == &r ? "" : ",", run.replaces_verified,
+                           runs.size() > 1 ? fmt::format(" ({})", label_of(run.locking)) : "");
+        text += ".\n";
+    }
+    fmt::format_to(std::back_inserter(text), "\ntable after the run{}:\n{}",
+                   runs.size() > 1 ? fmt::format(" ({})", label_of(r.locking)) : "", stat_text(r.stats, "  "));
     return text;
 }
 
@@ -211,35 +287,51 @@ std::string report_json(const bench_report &r)
                        "{}{{\"phase\":\"{}\",\"processes\":{},\"ops\":{},\"seconds\":{:.6f},\"ops_per_second\":{:.0f}}}",
                        phases.empty() ? "" : ",", row.name, row.processes, row.ops, row.seconds, row.rate());
     // The object's name is the template's characters and [0-9A-Z]: nothing to escape.
-    return fmt::format("{{\"object\":\"{}\",\"pagesize\":{},\"keys\":{},\"value_words\":{},\"mixed_replace\":\"{}\","
-                       "\"phases\":[{}],\"replaces_verified\":{},\"stat\":{}}}\n",
-                       r.object, r.pagesize, r.keys, value_words, mixed_replace_method, phases,
+    return fmt::format("{{\"object\":\"{}\",\"locking\":\"{}\",\"pagesize\":{},\"keys\":{},\"value_words\":{},"
+                       "\"mixed_replace\":\"{}\",\"phases\":[{}],\"replaces_verified\":{},\"stat\":{}}}",
+                       r.object, name_of(r.locking), r.pagesize, r.keys, value_words, mixed_replace_method, phases,
                        r.replaces_verified, stat_json(r.stats));
+}
+
+// One run: its object.  Several: {"runs":[...]}, one object each.
+std::string report_json(std::span<const bench_report> runs)
+{
+    if (runs.size() == 1)
+        return report_json(runs[0]) + "\n";
+    std::string text = "{\"runs\":[";
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        text += (i == 0 ? "" : ",") + report_json(runs[i]);
+    return text + "]}\n";
 }
 
 int run(const arguments &args)
 {
     args.expect_positionals(0, 0);
-    bench_report report = run_bench(args);
-    fmt::print("{}", args.flag("--json") ? report_json(report) : report_text(report));
+    std::vector<bench_report> runs;
+    for (netshm::locking mode : modes_of(args))
+        runs.push_back(run_bench(args, mode));
+    fmt::print("{}", args.flag("--json") ? report_json(runs) : report_text(runs));
     return exit_ok;
 }
 
 } // namespace
 
 const command bench_command{
-    "bench", "[--keys N] [--ops N] [--processes LIST] [--pagesize P] [--json]", "measure a standard workload",
+    "bench", "[--keys N] [--ops N] [--processes LIST] [--pagesize P] [--locking MODE] [--json]",
+    "measure a standard workload",
     "Creates a table in a new POSIX object /netshm-bench-XXXXXXXX and measures, in\n"
     "operations per second: load (add N distinct keys, values of 4 words), find (N\n"
     "hits, values checked), replace (N), iterate (one pass, bindings per second),\n"
     "remove (N); then, with the keys bound again, mixed phases of 1, 2 and 4 forked\n"
-    "processes, each opening the object itself with record locking and running\n"
+    "processes, each opening the object itself with the same locking and running\n"
     "--ops operations: 90 % find, 10 % replace through a write group { find;\n"
     "replace }. Every value read is checked (a torn read is an error) and the\n"
     "table is verified after each mixed phase (one binding per key, no update\n"
-    "lost). Prints the results and the table's statistics. The object is removed\n"
-    "at the end, also after an error or SIGINT/SIGTERM. Any failure exits with\n"
-    "status 2.",
+    "lost). By default the whole bench runs with record locking, then on a new\n"
+    "object with mutex locking, and prints both side by side; --locking runs one\n"
+    "(none: no mixed phases). Prints the results and the table's statistics. Each\n"
+    "object is removed at the end of its run, also after an error or\n"
+    "SIGINT/SIGTERM. Any failure exits with status 2.",
     options, run};
 
 } // namespace netshm_tool

@@ -1,16 +1,17 @@
 // netshm dump: every binding, as Netshm.dump prints them or as JSON.
 #include "arguments.hpp"
+#include "chunked_reading.hpp"
 #include "command.hpp"
+#include "dump_json.hpp"
 #include "object_access.hpp"
+#include "table_locking.hpp"
 
 #include <cstdint>
 #include <cstdio>
 #include <fmt/format.h>
 #include <iterator>
-#include <map>
 #include <span>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace netshm_tool {
@@ -21,39 +22,33 @@ constexpr option_spec options[] = {
     {"--json", "", "print JSON (the format `netshm load` reads) instead of Netshm.dump's text"},
     pagesize_option,
     lock_file_option,
+    locking_option,
 };
 
-// The JSON text is written in pieces of about this size.
-constexpr std::size_t chunk_bytes = 1 << 16;
+// Text is written in pieces of about this size.
+constexpr std::size_t write_bytes = 1 << 16;
 
-void print_json(netshm::table &table)
+void flush_if_large(std::string &text)
 {
-    // Keys in ascending order, so that equal tables give equal dumps.
-    std::map<std::int32_t, std::vector<std::vector<std::int32_t>>> keys;
-    std::size_t bindings = 0;
-    // One group: the locks taken by length and iter stay until the end, so the
-    // dump is one state of the table.
-    table.group([&] {
-        bindings = table.length();
-        table.iter([&](std::int32_t key, std::span<const std::int32_t> value) {
-            keys[key].emplace_back(value.begin(), value.end());
-        });
-    });
-    std::size_t pagesize = table.memory().words_per_page * 4;
-    std::string text = fmt::format("{{\"pagesize\":{},\"bindings\":{},\"keys\":[", pagesize, bindings);
-    std::string_view separator = "\n";
-    for (const auto &[key, values] : keys) {
-        fmt::format_to(std::back_inserter(text), "{}{{\"key\":{},\"values\":[", separator, key);
-        separator = ",\n";
-        for (std::size_t i = 0; i < values.size(); ++i)
-            fmt::format_to(std::back_inserter(text), "{}[{}]", i == 0 ? "" : ",", fmt::join(values[i], ","));
-        text += "]}";
-        if (text.size() >= chunk_bytes) {
-            std::fwrite(text.data(), 1, text.size(), stdout);
-            text.clear();
-        }
+    if (text.size() >= write_bytes) {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        text.clear();
     }
-    text += "\n]}\n";
+}
+
+// Netshm.dump's text, chunk by chunk: a key's bindings newest first, keys in
+// the table's order.  The length in the first line is the table's when the
+// dump starts.
+void print_text(netshm::table &table)
+{
+    std::string text = fmt::format("<shm length={}\n", table.length());
+    for_each_chunk(table, bound_keys(table), [&](std::span<const key_bindings> chunk) {
+        for (const key_bindings &bound : chunk)
+            for (const std::vector<std::int32_t> &value : bound.values)
+                fmt::format_to(std::back_inserter(text), "  {} => [| {} |]\n", bound.key, fmt::join(value, "; "));
+        flush_if_large(text);
+    });
+    text += ">\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
@@ -61,12 +56,10 @@ int run(const arguments &args)
 {
     args.expect_positionals(1, 1);
     open_table opened = open_existing_table(args, access::read_only);
-    if (args.flag("--json")) {
-        print_json(opened.table);
-    } else {
-        std::fflush(stdout);
-        opened.table.dump(STDOUT_FILENO);
-    }
+    if (args.flag("--json"))
+        print_json_dump(opened.table);
+    else
+        print_text(opened.table);
     return exit_ok;
 }
 
@@ -84,8 +77,12 @@ const command dump_command{
     "  {\"key\":K,\"values\":[[newest...],[older...]]},\n"
     "  ...\n"
     "  ]}\n"
-    "keys in ascending order, one per line. The dump is one state of the table:\n"
-    "writers wait until it is read.",
+    "keys in ascending order, one per line. The bindings are read in chunks of\n"
+    "256 keys, each under the table's lock, and written with no lock held: a\n"
+    "slow reader of the dump never keeps writers waiting. Each key's bindings\n"
+    "are one state of the key; a dump of a table being written is not one state\n"
+    "of the whole table (keys added meanwhile may be missing, keys removed are\n"
+    "left out; the text's length is the table's at the start).",
     options, run};
 
 } // namespace netshm_tool

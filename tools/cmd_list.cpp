@@ -1,6 +1,8 @@
 // netshm list: the netshm objects of a directory.
 #include "arguments.hpp"
 #include "command.hpp"
+#include "object_access.hpp"
+#include "table_locking.hpp"
 
 #include <netshm.hpp>
 
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <unistd.h>
@@ -21,6 +24,8 @@ namespace netshm_tool {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr option_spec options[] = {locking_option};
 
 // The first four words of every netshm (and OCamlnet Netshm) object: the
 // master page's magic numbers, native-endian (doc/format.md).
@@ -45,14 +50,13 @@ bool starts_with_master_magic(const fs::path &path)
     return n == static_cast<ssize_t>(sizeof words) && words == master_magic;
 }
 
-// Page size and bindings as a read-only table (read locks only), else why not.
-void describe(listed_object &object, netshm::shm_type type)
+// Page size and bindings as a table opened for reading (with --locking), else why not.
+void describe(listed_object &object, netshm::shm_type type, const arguments &args)
 {
     try {
-        auto descr = netshm::descriptor::open(type, object.name, O_RDONLY);
-        auto table = netshm::table::manage(descr, netshm::locking::record);
-        object.bindings = std::to_string(table.length());
-        object.pagesize = std::to_string(table.memory().words_per_page * 4);
+        open_table opened = open_existing_table(object_ref{object.name, type, std::nullopt}, args, access::read_only);
+        object.bindings = std::to_string(opened.table.length());
+        object.pagesize = std::to_string(opened.table.memory().words_per_page * 4);
     } catch (const netshm::error &e) {
         object.note = e.what();
     }
@@ -80,7 +84,7 @@ int run(const arguments &args)
         listed_object &object = found.emplace_back();
         object.name = posix ? "/" + entry.path().filename().string() : entry.path().string();
         object.bytes = bytes;
-        describe(object, posix ? netshm::shm_type::posix : netshm::shm_type::file);
+        describe(object, posix ? netshm::shm_type::posix : netshm::shm_type::file, args);
     }
     std::sort(found.begin(), found.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
 
@@ -105,6 +109,6 @@ const command list_command{
     "For each: its size in bytes and, opened as a read-only table, its page size and\n"
     "number of bindings; a table that cannot be opened shows \"-\" and the reason.\n"
     "Files that cannot be read are left out.",
-    {}, run};
+    options, run};
 
 } // namespace netshm_tool

@@ -2,6 +2,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "table_locking.hpp"
 
 #include <cstdint>
 #include <cstddef>
@@ -15,7 +16,7 @@ namespace netshm_tool {
 
 namespace {
 
-constexpr option_spec options[] = {pagesize_option, lock_file_option};
+constexpr option_spec options[] = {pagesize_option, lock_file_option, locking_option};
 
 // OBJ KEY: the key, and the table opened read-only.
 struct key_lookup {

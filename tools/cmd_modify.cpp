@@ -2,6 +2,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "table_locking.hpp"
 
 #include <cstdint>
 #include <fmt/format.h>
@@ -12,7 +13,7 @@ namespace netshm_tool {
 
 namespace {
 
-constexpr option_spec options[] = {pagesize_option, lock_file_option};
+constexpr option_spec options[] = {pagesize_option, lock_file_option, locking_option};
 
 // The value words: positionals 2 and on.
 std::vector<std::int32_t> value_of(const arguments &args)

@@ -3,6 +3,8 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "plural.hpp"
+#include "table_locking.hpp"
 
 #include <cstdint>
 #include <fmt/format.h>
@@ -12,9 +14,7 @@ namespace netshm_tool {
 
 namespace {
 
-constexpr option_spec options[] = {pagesize_option, lock_file_option};
-
-std::string plural(std::uint64_t n, const char *word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+constexpr option_spec options[] = {pagesize_option, lock_file_option, locking_option};
 
 int run(const arguments &args)
 {

@@ -2,6 +2,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "table_locking.hpp"
 #include "stat_report.hpp"
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@ constexpr option_spec options[] = {
     {"--json", "", "print one JSON object"},
     pagesize_option,
     lock_file_option,
+    locking_option,
 };
 
 int run(const arguments &args)

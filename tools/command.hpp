@@ -44,7 +44,7 @@ struct command {
 // The subcommands, one file each (cmd_*.cpp).
 extern const command create_command, add_command, replace_command, remove_command, get_command,
     get_all_command, mem_command, length_command, dump_command, load_command, stat_command, check_command,
-    repair_command, unlink_command, list_command, bench_command;
+    repair_command, salvage_command, copy_command, unlink_command, list_command, bench_command;
 
 // The subcommands, in the order `netshm --help` lists them.
 std::span<const command *const> all_commands();

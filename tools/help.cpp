@@ -14,9 +14,9 @@ other '/'), else a file path.
 )";
 
 constexpr std::string_view exit_status_note = R"(
-Exit status: 0 success; 1 not found (an unbound key, `mem` false) or problems
-found (`check`, or left by `repair`); 2 usage errors, system errors, a missing
-object, a corrupt table and any other failure.
+Exit status: 0 success; 1 not found (an unbound key, `mem` false), problems
+found (`check`, or left by `repair`) or bindings skipped by `salvage`; 2 usage
+errors, system errors, a missing object, a corrupt table and any other failure.
 )";
 
 } // namespace

@@ -2,7 +2,9 @@
 // (older bindings of a key first), parsed from JSON or text.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -25,8 +27,33 @@ public:
     {
         return std::span(words_).subspan(entries_[i].offset, entries_[i].length);
     }
+    // The same bindings, each key's together and in their order, keys ascending.
+    binding_list grouped_by_key() const
+    {
+        std::vector<std::size_t> order(size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+        return reordered(order);
+    }
+    // The same bindings, last first.
+    binding_list reversed() const
+    {
+        std::vector<std::size_t> order(size());
+        std::iota(order.rbegin(), order.rend(), std::size_t{0});
+        return reordered(order);
+    }
 
 private:
+    binding_list reordered(const std::vector<std::size_t> &order) const
+    {
+        binding_list list;
+        list.entries_.reserve(size());
+        list.words_.reserve(words_.size());
+        for (std::size_t i : order)
+            list.add(key(i), value(i));
+        return list;
+    }
+
     struct entry {
         std::int32_t key;
         std::size_t offset;
@@ -51,6 +78,10 @@ public:
 // `{"pagesize":P,"bindings":N,"keys":[{"key":K,"values":[[newest...],...]},...]}`
 // ("pagesize" and "bindings" optional), as `netshm dump --json` prints it.
 load_input read_json_input(std::string_view text);
+
+// What `netshm dump` prints (Netshm.dump's text): "<shm length=N", one
+// "KEY => [| V1; V2 |]" line per binding, a key's newest first, then ">".
+load_input read_dump_text_input(std::string_view text);
 
 // One binding a line, "KEY V1 V2 ...", later lines newer; '#' starts a comment.
 load_input read_text_input(std::string_view text);

@@ -48,8 +48,11 @@ struct open_table {
 
 enum class access { read_only, read_write };
 
-// Opens the existing table of positional 0 (with --lock-file and --pagesize)
-// under record locking; read-only tables take read locks only.
+// Opens the existing table of positional 0 (with --lock-file, --pagesize and
+// --locking).  Readers open the object read-only, except with mutex locking,
+// which needs it open for writing where the user may write it.
 open_table open_existing_table(const arguments &args, access how);
+// The same for another object (`list`'s), with the options of `args`.
+open_table open_existing_table(const object_ref &object, const arguments &args, access how);
 
 } // namespace netshm_tool

@@ -62,33 +62,71 @@ class ListTest(ToolTestCase):
         self.assertIn("No such file", self.tool("list", self.file_object("missing"), status=2).stderr)
 
 
-def bench_object_of(stdout):
-    match = re.match(r"netshm bench: (/netshm-bench-[0-9A-Z]{8}), ", stdout)
-    return match.group(1) if match else None
+def bench_objects_of(stdout):
+    """The objects a bench run names in its first lines."""
+    return re.findall(r"/netshm-bench-[0-9A-Z]{8}", "\n".join(stdout.splitlines()[:3]))
 
 
 class BenchTest(ToolTestCase):
-    def test_a_short_run(self):
-        out = self.tool("bench", "--keys", "2000", "--ops", "2000").stdout
+    def assert_phases(self, out, columns):
+        """Every phase's row, with `columns` pairs of seconds and ops/s."""
+        rates = r" +\d+\.\d+ +\d+" * columns
         for phase in ["load (add)", "find", "find_many (64)", "replace", "iterate (bindings)", "remove"]:
-            self.assertRegex(out, rf"\n{re.escape(phase)} +1 +2000 +\d+\.\d+ +\d+\n")
+            self.assertRegex(out, rf"\n{re.escape(phase)} +1 +2000{rates}\n")
+        if columns:
+            self.assertIn("bindings           2000\n", out)
+            self.assertIn("page size          256 bytes\n", out)
+
+    def test_record_and_mutex_side_by_side_by_default(self):
+        out = self.tool("bench", "--keys", "2000", "--ops", "2000").stdout
+        self.assert_phases(out, 2)
+        self.assertRegex(out, r"\n +record locking +mutex locking\nphase +processes +ops +seconds +ops/s +seconds"
+                              r" +ops/s\n")
         for processes in [1, 2, 4]:
-            self.assertRegex(out, rf"\nmixed 90/10 +{processes} +{processes * 2000} +\d+\.\d+ +\d+\n")
+            self.assertRegex(out, rf"\nmixed 90/10 +{processes} +{processes * 2000}( +\d+\.\d+ +\d+){{2}}\n")
         self.assertIn("group_write { find; replace }", out)
-        self.assertIn("bindings           2000\n", out)
-        self.assertIn("page size          256 bytes\n", out)
-        name = bench_object_of(out)
-        self.assertIsNotNone(name, out)
-        self.assertFalse(os.path.exists("/dev/shm" + name))
+        self.assertRegex(out, r"replaces counted: \d+ \(record locking\), \d+ \(mutex locking\)\.\n")
+        self.assertTrue(max(map(len, out.splitlines())) <= 80, out)
+        names = bench_objects_of(out)
+        self.assertEqual(len(set(names)), 2, out)
+        for name in names:
+            self.assertFalse(os.path.exists("/dev/shm" + name))
+
+    def test_one_locking_mode(self):
+        for locking in ["record", "mutex"]:
+            with self.subTest(locking=locking):
+                out = self.tool("bench", "--keys", "2000", "--ops", "2000", "--locking", locking).stdout
+                self.assertRegex(out, rf"^netshm bench: /netshm-bench-[0-9A-Z]{{8}}, page size 256, 2000 keys, "
+                                      rf"values of 4 words, {locking} locking\n")
+                self.assert_phases(out, 1)
+                for processes in [1, 2, 4]:
+                    self.assertRegex(out, rf"\nmixed 90/10 +{processes} +{processes * 2000} +\d+\.\d+ +\d+\n")
+                self.assertFalse(os.path.exists("/dev/shm" + bench_objects_of(out)[0]))
+
+    def test_no_locking_runs_no_mixed_phase(self):
+        out = self.tool("bench", "--keys", "2000", "--locking", "none").stdout
+        self.assert_phases(out, 1)
+        self.assertNotRegex(out, r"\nmixed 90/10 +\d")
+        self.assertIn("mixed 90/10: not run, no locking keeps processes apart.\n", out)
+        self.assertIn("--locking 'auto' is not one of record, mutex, none",
+                      self.tool("bench", "--locking", "auto", status=2).stderr)
 
     def test_json(self):
         result = json.loads(self.tool("bench", "--keys", "500", "--ops", "300", "--processes", "3,1",
-                                      "--pagesize", "1024", "--json").stdout)
+                                      "--pagesize", "1024", "--json", "--locking", "mutex").stdout)
         self.assertEqual([(p["phase"], p["processes"]) for p in result["phases"]][-2:],
                          [("mixed 90/10", 3), ("mixed 90/10", 1)])
         self.assertEqual(result["phases"][-2]["ops"], 900)
-        self.assertEqual((result["keys"], result["pagesize"], result["stat"]["bindings"]), (500, 1024, 500))
+        self.assertEqual((result["keys"], result["pagesize"], result["stat"]["bindings"], result["locking"]),
+                         (500, 1024, 500, "mutex"))
         self.assertFalse(os.path.exists("/dev/shm" + result["object"]))
+
+    def test_json_of_both_modes(self):
+        result = json.loads(self.tool("bench", "--keys", "300", "--ops", "100", "--processes", "1",
+                                      "--json").stdout)
+        self.assertEqual([run["locking"] for run in result["runs"]], ["record", "mutex"])
+        for run in result["runs"]:
+            self.assertEqual((run["keys"], run["stat"]["bindings"], len(run["phases"])), (300, 300, 6))
 
     def processes_with_argument(self, argument):
         pids = []
