@@ -126,7 +126,7 @@ class BenchTest(ToolTestCase):
                                       "--json").stdout)
         self.assertEqual([run["locking"] for run in result["runs"]], ["record", "mutex"])
         for run in result["runs"]:
-            self.assertEqual((run["keys"], run["stat"]["bindings"], len(run["phases"])), (300, 300, 6))
+            self.assertEqual((run["keys"], run["stat"]["bindings"], len(run["phases"])), (300, 300, 7))
 
     def processes_with_argument(self, argument):
         pids = []
