@@ -40,7 +40,7 @@ std::size_t table::find_chunk(const header &h, std::span<const std::int32_t> key
     }
     std::array<std::int32_t, find_many_chunk> pages;
     auto read_cell = [&](std::size_t i) {
-        cell_ref cell{cells[i].page, cells[i].word, false, load(cells[i].page, cells[i].word + cell_ptr)};
+        cell_ref cell{cells[i].page, cells[i].word, false, load(cells[i].page, cells[i].word + cell_ptr), -1};
         if (cell.ptr != ptr_never_used) {
             cell.found = load(cell.page, cell.word + cell_key) == keys[i];
             if (!cell.found)
