@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""W1's lookups from Python: the netshm package beside python3-lmdb and python3-tdb.
+
+The W1 key set of test/bench (bench_common.hpp: n xorshift32 keys, each bound to the
+4 words k, k+1, k+2, k+3, looked up in a shuffled order), loaded into each store, then
+  find_hit      one lookup per key: netshm t.get(k), LMDB txn.get(kb) in one read
+                transaction, TDB db.get(kb) (keys pre-packed as 4 native bytes)
+  find_many64   netshm t.find_many over batches of 64 keys
+each timed over all n keys (best of --repeat runs), every value checked once after.
+Prints a table side by side and the issue-19 targets (find_hit >= 0.5 x LMDB's txn.get,
+find_many64 >= 1.5 x it); --json prints one JSON object per line instead.
+
+  python3 test/bench/python_bench.py [--build-dir build] [--n 100000] [--dir /dev/shm]
+
+Run it with Debian's /usr/bin/python3 (python3-lmdb, python3-tdb); a missing module
+skips its store.  --build-dir loads BUILD/capi/libnetshm.so.1 and the package from the
+source tree, so no install is needed.
+"""
+
+import argparse
+import array
+import ctypes
+import json
+import os
+import pathlib
+import shutil
+import struct
+import sys
+import tempfile
+import time
+
+W1_SEED, SHUFFLE_SEED = 2463534242, 88675123
+BATCH = 64
+MASK = 0xFFFFFFFF
+
+
+def xorshift32(state):
+    while True:
+        state ^= (state << 13) & MASK
+        state ^= state >> 17
+        state ^= (state << 5) & MASK
+        yield state
+
+
+def signed(u):
+    return u - (1 << 32) if u & 0x80000000 else u
+
+
+def workload(n):
+    """(keys, order) exactly as bench::make_workload."""
+    gen = xorshift32(W1_SEED)
+    keys = [signed(next(gen)) for _ in range(n)]
+    order = list(keys)
+    shuffle = xorshift32(SHUFFLE_SEED)
+    for i in range(n, 1, -1):
+        j = next(shuffle) % i
+        order[i - 1], order[j] = order[j], order[i - 1]
+    return keys, order
+
+
+def value_of(key):
+    return [signed((key + i) & MASK) for i in range(4)]
+
+
+def best_rate(n, repeat, body):
+    """ops/s of the fastest of repeat runs of body (n operations each)."""
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        body()
+        elapsed = time.perf_counter() - t0
+        best = elapsed if best is None else min(best, elapsed)
+    return n / best
+
+
+def check(system, got, order):
+    for key, value in zip(order, got):
+        if value is None or list(value) != value_of(key):
+            sys.exit("%s: key %d: wrong value %r" % (system, key, value))
+
+
+def bench_netshm(args, keys, order, locking):
+    import netshm
+    name = "/bench-python-%s-%d" % (locking, os.getpid())
+    results = {}
+    try:
+        with netshm.open(name, create=True, locking=locking, init=len(keys)) as t:
+            t0 = time.perf_counter()
+            for k in keys:
+                t.add(k, value_of(k))
+            results["load"] = len(keys) / (time.perf_counter() - t0)
+            get = t.get
+            got = []
+
+            def find_hit():
+                got[:] = [get(k) for k in order]
+
+            results["find_hit"] = best_rate(len(order), args.repeat, find_hit)
+            check("netshm " + locking, got, order)
+            try:
+                batches = [array.array("i", order[i:i + BATCH]) for i in range(0, len(order), BATCH)]
+                find_many = t.find_many
+
+                def find_many64():
+                    got[:] = [v for batch in batches for v in find_many(batch)]
+
+                results["find_many64"] = best_rate(len(order), args.repeat, find_many64)
+                check("netshm find_many " + locking, got, order)
+            except netshm.NotSupported as e:
+                results["find_many64_skipped"] = str(e)
+    finally:
+        netshm.unlink(name)
+    return results
+
+
+def bench_lmdb(args, keys, order, workdir):
+    import lmdb
+    packed = {k: struct.pack("=i", k) for k in keys}
+    env = lmdb.open(os.path.join(workdir, "lmdb"), map_size=1 << 30, sync=False,
+                    metasync=False, writemap=True)
+    try:
+        t0 = time.perf_counter()
+        with env.begin(write=True) as txn:
+            for k in keys:
+                txn.put(packed[k], struct.pack("=4i", *value_of(k)))
+        results = {"load": len(keys) / (time.perf_counter() - t0)}
+        order_bytes = [packed[k] for k in order]
+        got = []
+        with env.begin() as txn:
+            get = txn.get
+
+            def find_hit():
+                got[:] = [get(kb) for kb in order_bytes]
+
+            results["find_hit"] = best_rate(len(order), args.repeat, find_hit)
+        check("lmdb", [struct.unpack("=4i", v) for v in got], order)
+        return results
+    finally:
+        env.close()
+
+
+def bench_tdb(args, keys, order, workdir):
+    import tdb
+    packed = {k: struct.pack("=i", k) for k in keys}
+    db = tdb.Tdb(os.path.join(workdir, "tdb"), len(keys), tdb.DEFAULT, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        t0 = time.perf_counter()
+        for k in keys:
+            db.store(packed[k], struct.pack("=4i", *value_of(k)))
+        results = {"load": len(keys) / (time.perf_counter() - t0)}
+        order_bytes = [packed[k] for k in order]
+        get = db.get
+        got = []
+
+        def find_hit():
+            got[:] = [get(kb) for kb in order_bytes]
+
+        results["find_hit"] = best_rate(len(order), args.repeat, find_hit)
+        check("tdb", [struct.unpack("=4i", v) for v in got], order)
+        return results
+    finally:
+        db.close()
+
+
+def use_build(build_dir):
+    """The library of build_dir (loaded first: later loads by SONAME find it) and the
+    package of this source tree."""
+    ctypes.CDLL(str(pathlib.Path(build_dir).resolve() / "capi" / "libnetshm.so.1"),
+                mode=ctypes.RTLD_GLOBAL)
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "python"))
+
+
+def run(args):
+    keys, order = workload(args.n)
+    records = []
+    with tempfile.TemporaryDirectory(prefix="bench-python-", dir=args.dir) as workdir:
+        stores = [("netshm", "mutex", lambda: bench_netshm(args, keys, order, "mutex")),
+                  ("netshm", "record", lambda: bench_netshm(args, keys, order, "record")),
+                  ("lmdb", "python3-lmdb", lambda: bench_lmdb(args, keys, order, workdir)),
+                  ("tdb", "python3-tdb", lambda: bench_tdb(args, keys, order, workdir))]
+        for system, variant, body in stores:
+            try:
+                results = body()
+            except ImportError as e:
+                results = {"skipped": "no module: %s" % e}
+            records.append({"system": system, "variant": variant, **results})
+    return records
+
+
+def targets(records):
+    """The issue's targets, against LMDB's find_hit: (what, ratio, goal) per netshm variant."""
+    lmdb = next((r["find_hit"] for r in records if r["system"] == "lmdb" and "find_hit" in r), None)
+    out = []
+    if lmdb is None:
+        return out
+    for r in records:
+        if r["system"] != "netshm":
+            continue
+        for phase, goal in (("find_hit", 0.5), ("find_many64", 1.5)):
+            if phase in r:
+                out.append(("netshm %s %s" % (r["variant"], phase), r[phase] / lmdb, goal))
+    return out
+
+
+def print_table(records, args):
+    print("W1 lookups from Python %s, n = %d, best of %d (ops/s)"
+          % (sys.version.split()[0], args.n, args.repeat))
+    print("%-8s %-14s %12s %12s %12s" % ("system", "variant", "load", "find_hit", "find_many64"))
+    for r in records:
+        if "skipped" in r:
+            print("%-8s %-14s skipped: %s" % (r["system"], r["variant"], r["skipped"]))
+            continue
+        cells = ["%12.0f" % r[p] if p in r else "%12s" % "-" for p in ("load", "find_hit", "find_many64")]
+        print("%-8s %-14s %s" % (r["system"], r["variant"], " ".join(cells)))
+    for what, ratio, goal in targets(records):
+        print("%-28s %.2f x lmdb txn.get (target >= %.1f): %s"
+              % (what, ratio, goal, "met" if ratio >= goal else "MISSED"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", default="/dev/shm", help="where LMDB's and TDB's files go")
+    parser.add_argument("--build-dir", help="use this build's libnetshm and the source tree's package")
+    parser.add_argument("--json", action="store_true", help="one JSON object per store")
+    args = parser.parse_args()
+    if args.build_dir:
+        use_build(args.build_dir)
+    records = run(args)
+    if args.json:
+        for r in records:
+            print(json.dumps(r))
+    else:
+        print_table(records, args)
+
+
+if __name__ == "__main__":
+    main()
