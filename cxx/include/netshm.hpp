@@ -349,6 +349,59 @@ using stats = netshm_stats;
 // What table::repair() did (netshm_repair_report).
 using repair_report = netshm_repair_report;
 
+// What table::find_many found, one entry per key in key order, each the
+// key's value or nullopt when unbound.  It owns its buffers and keeps them
+// between calls: refilled by a find_many no larger than before, it allocates
+// nothing.  Views into it are valid until it is refilled or destroyed.
+class found_values {
+public:
+    using value_type = std::optional<std::span<const int32_t>>;
+
+    class iterator {
+    public:
+        using value_type = found_values::value_type;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        value_type operator*() const { return (*owner_)[index_]; }
+        iterator &operator++() noexcept
+        {
+            ++index_;
+            return *this;
+        }
+        iterator operator++(int) noexcept
+        {
+            iterator before = *this;
+            ++index_;
+            return before;
+        }
+        bool operator==(const iterator &other) const noexcept { return index_ == other.index_; }
+
+    private:
+        friend class found_values;
+        iterator(const found_values *owner, std::size_t index) noexcept : owner_(owner), index_(index) {}
+        const found_values *owner_ = nullptr;
+        std::size_t index_ = 0;
+    };
+
+    [[nodiscard]] std::size_t size() const noexcept { return found_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return found_.empty(); }
+    [[nodiscard]] value_type operator[](std::size_t i) const
+    {
+        const netshm_found &f = found_[i];
+        if (f.rc != NETSHM_OK)
+            return std::nullopt;
+        return std::span<const int32_t>(values_.data() + f.offset, f.len);
+    }
+    [[nodiscard]] iterator begin() const noexcept { return {this, 0}; }
+    [[nodiscard]] iterator end() const noexcept { return {this, found_.size()}; }
+
+private:
+    friend class table;
+    std::vector<netshm_found> found_;
+    // Grown to the largest batch's words, never shrunk: refilling reuses it.
+    std::vector<int32_t> values_;
+};
+
 // A table managed on an open descriptor, which must outlive it.  Move-only;
 // closed by the destructor.  A handle must not be used in a forked child.
 //
@@ -440,6 +493,31 @@ public:
     [[nodiscard]] bool find_into(int32_t key, std::vector<int32_t> &out)
     {
         return fetch(key, out) == NETSHM_OK;
+    }
+
+    // The newest binding of each key, in one call that overlaps their cache
+    // misses (netshm_find_many).
+    [[nodiscard]] found_values find_many(std::span<const int32_t> keys)
+    {
+        found_values out;
+        find_many(keys, out);
+        return out;
+    }
+    // The same into `out`, reusing its buffers.
+    void find_many(std::span<const int32_t> keys, found_values &out)
+    {
+        netshm_table *t = live();
+        out.found_.resize(keys.size());
+        std::size_t needed = 0;
+        int rc = netshm_find_many(t, keys.data(), keys.size(), out.found_.data(), out.values_.data(),
+                                  out.values_.size(), &needed);
+        // Too small: grow to what was needed, again while writers grow values.
+        while (rc == NETSHM_ETOOBIG) {
+            out.values_.resize(needed);
+            rc = netshm_find_many(t, keys.data(), keys.size(), out.found_.data(), out.values_.data(),
+                                  out.values_.size(), &needed);
+        }
+        detail::check(rc);
     }
 
     // Every binding of key, newest first.

@@ -55,6 +55,20 @@ public:
     bool find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink);
     std::int64_t length();
 
+    // find_many (doc/locking.md, "Batch reads"): the newest value of each
+    // key, copied one after another into `values` where it fits, the words
+    // of all of them returned.  Keys go in chunks of up to find_many_chunk,
+    // each chunk one snapshot of the table; report(first, slots) hands over
+    // the slots of keys[first ..] once their chunk is done.
+    struct found_slot {
+        std::size_t offset;
+        std::size_t length;
+        bool bound;
+    };
+    static constexpr std::size_t find_many_chunk = 64;
+    std::size_t find_many(std::span<const std::int32_t> keys, std::span<std::int32_t> values,
+                          function_ref<void(std::size_t, std::span<const found_slot>)> report);
+
     // Callback operations return 0 or the callback's negative answer.
     int find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn);
     int iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn);
@@ -216,6 +230,28 @@ private:
         std::int64_t length;
         page_list pages;  // every page of the value, in order
     };
+    // A binding's first page, validated: its next page (0 when the value
+    // fits in it), older binding and value length.
+    struct binding_head {
+        std::int32_t next;
+        std::int32_t older;
+        std::int64_t length;
+    };
+    // Inline for a value that fits in its first page, the common case; any
+    // other, or any doubt, read_head_checked decides (and names the damage).
+    binding_head read_head(const header &h, std::int32_t page, std::int32_t key) const
+    {
+        const std::int32_t *words = page_words(page);
+        binding_head head{shared::load(words + layout::c_next_page), shared::load(words + layout::c_older_binding),
+                          shared::load(words + layout::c_value_length)};
+        if (shared::load(words + layout::c_magic) == layout::content_magic &&
+            shared::load(words + layout::c_key) == key && shared::load(words + layout::c_value_offset) == 0 &&
+            head.next == 0 && head.length >= 0 && head.length <= words_per_page_ - layout::c_data &&
+            (head.older == 0 || h.is_data_page(head.older)))
+            return head;
+        return read_head_checked(h, page, key);
+    }
+    binding_head read_head_checked(const header &h, std::int32_t page, std::int32_t key) const;
     binding read_binding(const header &h, std::int32_t page, std::int32_t key) const;
     // Writes the value into the allocated `pages`; returns the first.
     std::int32_t write_binding(std::int32_t key, std::span<const std::int32_t> value, std::int32_t older,
@@ -305,6 +341,11 @@ private:
     std::optional<bool> optimistic_lookup(std::int32_t key, bool copy);
     std::optional<bool> optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink);
     std::optional<std::int64_t> optimistic_length();
+    // One chunk of find_many against the validated header `h`, its values
+    // copied from `offset` on with atomic loads if `racy` (an optimistic
+    // read); returns the offset after them.
+    std::size_t find_chunk(const header &h, std::span<const std::int32_t> keys, found_slot *slots,
+                           std::span<std::int32_t> values, std::size_t offset, bool racy) const;
 
     std::shared_ptr<shm_object> object_;
     bool writable_;

@@ -4,8 +4,9 @@
 Every W1 program (netshm with record locking and without locking, OCamlnet
 Netshm both ways, TDB with fcntl locks and with mutexes, LMDB, Boost.Interprocess),
 the growth-under-contention program, the readers-under-a-paced-writer
-program (netshm with mutex and with record locking) and the memory-latency
-floor of a format-1 find run --rounds times,
+program (netshm with mutex and with record locking), the memory-latency
+floor of a format-1 find and netshm_find_many beside LMDB (each locking mode)
+run --rounds times,
 interleaved: round 1 runs every program once, then round 2, ...  Then the
 growth program runs once more under strace to count the mappings of the
 table each process makes (remaps).  The medians, min..max, ratios and targets go to the report
@@ -51,7 +52,11 @@ GROWTH_PROGRAM = 'netshm_growth'
 READERS_PROGRAM = 'netshm_readers'
 READERS_VARIANTS = ['mutex', 'record']
 FLOOR_PROGRAM = 'memory_floor'
-BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS} | {GROWTH_PROGRAM, READERS_PROGRAM, FLOOR_PROGRAM})
+# netshm_find_many beside LMDB's batched reads, in one process per locking mode.
+FIND_MANY_PROGRAM = 'peers/find_many_lmdb'
+FIND_MANY_VARIANTS = ['none', 'mutex', 'record']
+BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS}
+                       | {GROWTH_PROGRAM, READERS_PROGRAM, FLOOR_PROGRAM, Path(FIND_MANY_PROGRAM).name})
 
 
 def run_checked(command, **kwargs):
@@ -166,6 +171,8 @@ def main():
             for variant in READERS_VARIANTS:
                 records += run_program([bench_dir / READERS_PROGRAM, '--variant', variant] + readers_args)
             records += run_program([bench_dir / FLOOR_PROGRAM, '--n', str(args.n)])
+            for variant in FIND_MANY_VARIANTS:
+                records += run_program([bench_dir / FIND_MANY_PROGRAM, '--variant', variant, '--n', str(args.n)])
             results['rounds'].append(records)
             print(f'round {round_number + 1} of {args.rounds} done', file=sys.stderr, flush=True)
         results['growth_trace'] = traced_growth(bench_dir / GROWTH_PROGRAM, growth_args)

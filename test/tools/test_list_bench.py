@@ -70,7 +70,7 @@ def bench_object_of(stdout):
 class BenchTest(ToolTestCase):
     def test_a_short_run(self):
         out = self.tool("bench", "--keys", "2000", "--ops", "2000").stdout
-        for phase in ["load (add)", "find", "replace", "iterate (bindings)", "remove"]:
+        for phase in ["load (add)", "find", "find_many (64)", "replace", "iterate (bindings)", "remove"]:
             self.assertRegex(out, rf"\n{re.escape(phase)} +1 +2000 +\d+\.\d+ +\d+\n")
         for processes in [1, 2, 4]:
             self.assertRegex(out, rf"\nmixed 90/10 +{processes} +{processes * 2000} +\d+\.\d+ +\d+\n")
