@@ -8,7 +8,8 @@ The W1 key set of test/bench (bench_common.hpp: n xorshift32 keys, each bound to
   find_many64   netshm t.find_many over batches of 64 keys
 each timed over all n keys (best of --repeat runs), every value checked once after.
 Prints a table side by side and the issue-19 targets (find_hit >= 0.5 x LMDB's txn.get,
-find_many64 >= 1.5 x it); --json prints one JSON object per line instead.
+find_many64 >= 1.5 x it); --json prints run_benchmarks.py's records instead (system
+"python", variant the store, one line per phase).
 
   python3 test/bench/python_bench.py [--build-dir build] [--n 100000] [--dir /dev/shm]
 
@@ -113,51 +114,47 @@ def bench_netshm(args, keys, order, locking):
     return results
 
 
+def load_bytes(put, keys):
+    """Loads W1 through put(key bytes, value bytes); returns adds/s and the packed keys."""
+    packed = {k: struct.pack("=i", k) for k in keys}
+    t0 = time.perf_counter()
+    for k in keys:
+        put(packed[k], struct.pack("=4i", *value_of(k)))
+    return len(keys) / (time.perf_counter() - t0), packed
+
+
+def find_bytes(system, args, get, packed, order):
+    """find_hit through get(key bytes) -> value bytes, checked; returns lookups/s."""
+    order_bytes = [packed[k] for k in order]
+    got = []
+
+    def find_hit():
+        got[:] = [get(kb) for kb in order_bytes]
+
+    rate = best_rate(len(order), args.repeat, find_hit)
+    check(system, [struct.unpack("=4i", v) for v in got], order)
+    return rate
+
+
 def bench_lmdb(args, keys, order, workdir):
     import lmdb
-    packed = {k: struct.pack("=i", k) for k in keys}
     env = lmdb.open(os.path.join(workdir, "lmdb"), map_size=1 << 30, sync=False,
                     metasync=False, writemap=True)
     try:
-        t0 = time.perf_counter()
         with env.begin(write=True) as txn:
-            for k in keys:
-                txn.put(packed[k], struct.pack("=4i", *value_of(k)))
-        results = {"load": len(keys) / (time.perf_counter() - t0)}
-        order_bytes = [packed[k] for k in order]
-        got = []
+            load, packed = load_bytes(txn.put, keys)
         with env.begin() as txn:
-            get = txn.get
-
-            def find_hit():
-                got[:] = [get(kb) for kb in order_bytes]
-
-            results["find_hit"] = best_rate(len(order), args.repeat, find_hit)
-        check("lmdb", [struct.unpack("=4i", v) for v in got], order)
-        return results
+            return {"load": load, "find_hit": find_bytes("lmdb", args, txn.get, packed, order)}
     finally:
         env.close()
 
 
 def bench_tdb(args, keys, order, workdir):
     import tdb
-    packed = {k: struct.pack("=i", k) for k in keys}
     db = tdb.Tdb(os.path.join(workdir, "tdb"), len(keys), tdb.DEFAULT, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        t0 = time.perf_counter()
-        for k in keys:
-            db.store(packed[k], struct.pack("=4i", *value_of(k)))
-        results = {"load": len(keys) / (time.perf_counter() - t0)}
-        order_bytes = [packed[k] for k in order]
-        get = db.get
-        got = []
-
-        def find_hit():
-            got[:] = [get(kb) for kb in order_bytes]
-
-        results["find_hit"] = best_rate(len(order), args.repeat, find_hit)
-        check("tdb", [struct.unpack("=4i", v) for v in got], order)
-        return results
+        load, packed = load_bytes(db.store, keys)
+        return {"load": load, "find_hit": find_bytes("tdb", args, db.get, packed, order)}
     finally:
         db.close()
 
@@ -202,6 +199,17 @@ def targets(records):
     return out
 
 
+def json_lines(records):
+    """run_benchmarks.py's records: system "python", variant the store, one line per phase."""
+    for r in records:
+        variant = "netshm " + r["variant"] if r["system"] == "netshm" else r["system"]
+        if "skipped" in r:
+            yield {"system": "python", "variant": variant, "skipped": r["skipped"]}
+        for phase in ("load", "find_hit", "find_many64"):
+            if phase in r:
+                yield {"system": "python", "variant": variant, "phase": phase, "ops_per_s": r[phase]}
+
+
 def print_table(records, args):
     print("W1 lookups from Python %s, n = %d, best of %d (ops/s)"
           % (sys.version.split()[0], args.n, args.repeat))
@@ -229,8 +237,8 @@ def main():
         use_build(args.build_dir)
     records = run(args)
     if args.json:
-        for r in records:
-            print(json.dumps(r))
+        for line in json_lines(records):
+            print(json.dumps(line))
     else:
         print_table(records, args)
 
