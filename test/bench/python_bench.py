@@ -6,7 +6,8 @@ The W1 key set of test/bench (bench_common.hpp: n xorshift32 keys, each bound to
   find_hit      one lookup per key: netshm t.get(k), LMDB txn.get(kb) in one read
                 transaction, TDB db.get(kb) (keys pre-packed as 4 native bytes)
   find_many64   netshm t.find_many over batches of 64 keys
-each timed over all n keys (best of --repeat runs), every value checked once after.
+each timed over all n keys, best of --repeat passes (the passes interleaved: each visits
+every store in turn), every value checked once after.
 Prints a table side by side and the issue-19 targets (find_hit >= 0.5 x LMDB's txn.get,
 find_many64 >= 1.5 x it); --json prints run_benchmarks.py's records instead (system
 "python", variant the store, one line per phase).
@@ -20,11 +21,12 @@ source tree, so no install is needed.
 
 import argparse
 import array
+import contextlib
 import ctypes
+import functools
 import json
 import os
 import pathlib
-import shutil
 import struct
 import sys
 import tempfile
@@ -63,55 +65,44 @@ def value_of(key):
     return [signed((key + i) & MASK) for i in range(4)]
 
 
-def best_rate(n, repeat, body):
-    """ops/s of the fastest of repeat runs of body (n operations each)."""
-    best = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        body()
-        elapsed = time.perf_counter() - t0
-        best = elapsed if best is None else min(best, elapsed)
-    return n / best
-
-
 def check(system, got, order):
     for key, value in zip(order, got):
         if value is None or list(value) != value_of(key):
             sys.exit("%s: key %d: wrong value %r" % (system, key, value))
 
 
-def bench_netshm(args, keys, order, locking):
+# Each open_* loads W1 into a store whose cleanup it registers on stack, and returns
+# (adds/s, {phase: (body, verify)}): body() runs the phase's lookups and keeps what they
+# found, verify() checks it.
+
+
+def open_netshm(args, keys, order, workdir, stack, locking):
     import netshm
     name = "/bench-python-%s-%d" % (locking, os.getpid())
-    results = {}
+    t = netshm.open(name, create=True, locking=locking, init=len(keys))
+    stack.callback(netshm.unlink, name)
+    stack.callback(t.close)
+    t0 = time.perf_counter()
+    for k in keys:
+        t.add(k, value_of(k))
+    load = len(keys) / (time.perf_counter() - t0)
+    get, find_many, got, got_many = t.get, t.find_many, [], []
+    batches = [array.array("i", order[i:i + BATCH]) for i in range(0, len(order), BATCH)]
+
+    def find_hit():
+        got[:] = [get(k) for k in order]
+
+    def find_many64():
+        got_many[:] = [v for batch in batches for v in find_many(batch)]
+
+    phases = {"find_hit": (find_hit, lambda: check("netshm " + locking, got, order))}
     try:
-        with netshm.open(name, create=True, locking=locking, init=len(keys)) as t:
-            t0 = time.perf_counter()
-            for k in keys:
-                t.add(k, value_of(k))
-            results["load"] = len(keys) / (time.perf_counter() - t0)
-            get = t.get
-            got = []
-
-            def find_hit():
-                got[:] = [get(k) for k in order]
-
-            results["find_hit"] = best_rate(len(order), args.repeat, find_hit)
-            check("netshm " + locking, got, order)
-            try:
-                batches = [array.array("i", order[i:i + BATCH]) for i in range(0, len(order), BATCH)]
-                find_many = t.find_many
-
-                def find_many64():
-                    got[:] = [v for batch in batches for v in find_many(batch)]
-
-                results["find_many64"] = best_rate(len(order), args.repeat, find_many64)
-                check("netshm find_many " + locking, got, order)
-            except netshm.NotSupported as e:
-                results["find_many64_skipped"] = str(e)
-    finally:
-        netshm.unlink(name)
-    return results
+        find_many(batches[0])
+        phases["find_many64"] = (find_many64,
+                                 lambda: check("netshm find_many " + locking, got_many, order))
+    except netshm.NotSupported:
+        pass
+    return load, phases
 
 
 def load_bytes(put, keys):
@@ -123,40 +114,34 @@ def load_bytes(put, keys):
     return len(keys) / (time.perf_counter() - t0), packed
 
 
-def find_bytes(system, args, get, packed, order):
-    """find_hit through get(key bytes) -> value bytes, checked; returns lookups/s."""
+def bytes_phases(system, get, packed, order):
+    """find_hit through get(key bytes) -> value bytes."""
     order_bytes = [packed[k] for k in order]
     got = []
 
     def find_hit():
         got[:] = [get(kb) for kb in order_bytes]
 
-    rate = best_rate(len(order), args.repeat, find_hit)
-    check(system, [struct.unpack("=4i", v) for v in got], order)
-    return rate
+    return {"find_hit": (find_hit, lambda: check(system, [struct.unpack("=4i", v) for v in got], order))}
 
 
-def bench_lmdb(args, keys, order, workdir):
+def open_lmdb(args, keys, order, workdir, stack):
     import lmdb
     env = lmdb.open(os.path.join(workdir, "lmdb"), map_size=1 << 30, sync=False,
                     metasync=False, writemap=True)
-    try:
-        with env.begin(write=True) as txn:
-            load, packed = load_bytes(txn.put, keys)
-        with env.begin() as txn:
-            return {"load": load, "find_hit": find_bytes("lmdb", args, txn.get, packed, order)}
-    finally:
-        env.close()
+    stack.callback(env.close)
+    with env.begin(write=True) as txn:
+        load, packed = load_bytes(txn.put, keys)
+    txn = stack.enter_context(env.begin())
+    return load, bytes_phases("lmdb", txn.get, packed, order)
 
 
-def bench_tdb(args, keys, order, workdir):
+def open_tdb(args, keys, order, workdir, stack):
     import tdb
     db = tdb.Tdb(os.path.join(workdir, "tdb"), len(keys), tdb.DEFAULT, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        load, packed = load_bytes(db.store, keys)
-        return {"load": load, "find_hit": find_bytes("tdb", args, db.get, packed, order)}
-    finally:
-        db.close()
+    stack.callback(db.close)
+    load, packed = load_bytes(db.store, keys)
+    return load, bytes_phases("tdb", db.get, packed, order)
 
 
 def use_build(build_dir):
@@ -168,19 +153,36 @@ def use_build(build_dir):
 
 
 def run(args):
+    """Loads every store, then runs the lookups --repeat times, interleaved (each pass
+    visits every store in turn, so that a change of the machine's load hits all of them),
+    keeping each phase's best pass."""
     keys, order = workload(args.n)
+    stores = [("netshm", "mutex", functools.partial(open_netshm, locking="mutex")),
+              ("netshm", "record", functools.partial(open_netshm, locking="record")),
+              ("lmdb", "python3-lmdb", open_lmdb),
+              ("tdb", "python3-tdb", open_tdb)]
     records = []
-    with tempfile.TemporaryDirectory(prefix="bench-python-", dir=args.dir) as workdir:
-        stores = [("netshm", "mutex", lambda: bench_netshm(args, keys, order, "mutex")),
-                  ("netshm", "record", lambda: bench_netshm(args, keys, order, "record")),
-                  ("lmdb", "python3-lmdb", lambda: bench_lmdb(args, keys, order, workdir)),
-                  ("tdb", "python3-tdb", lambda: bench_tdb(args, keys, order, workdir))]
-        for system, variant, body in stores:
+    with tempfile.TemporaryDirectory(prefix="bench-python-", dir=args.dir) as workdir, \
+            contextlib.ExitStack() as stack:
+        opened = []
+        for system, variant, open_store in stores:
+            record = {"system": system, "variant": variant}
+            records.append(record)
             try:
-                results = body()
+                record["load"], phases = open_store(args, keys, order, workdir, stack)
             except ImportError as e:
-                results = {"skipped": "no module: %s" % e}
-            records.append({"system": system, "variant": variant, **results})
+                record["skipped"] = "no module: %s" % e
+                continue
+            opened.append((record, phases))
+        for _ in range(args.repeat):
+            for record, phases in opened:
+                for phase, (body, _) in phases.items():
+                    t0 = time.perf_counter()
+                    body()
+                    record[phase] = max(record.get(phase, 0), len(order) / (time.perf_counter() - t0))
+        for _, phases in opened:
+            for _, verify in phases.values():
+                verify()
     return records
 
 
