@@ -27,6 +27,7 @@ Problem = collections.namedtuple("Problem", "kind page message")
 Problem.__doc__ = "One problem netshm_check found: kind (netshm_problem_kind), page (-1: the object), message."
 
 _UNBOUND = object()
+_SIZE_T = next(code for code in "LQI" if array.array(code).itemsize == ctypes.sizeof(c_size_t))
 _FOUND = struct.Struct("NNi%dx" % (ctypes.sizeof(Found) - struct.calcsize("NNi")))
 
 
@@ -89,7 +90,7 @@ def _lookup_buffers(cap=64):
     """(words, words_arg, cap_arg, length, length_arg): a buffer for one value and its
     length, built once and reused by every lookup that takes it from the table's pool."""
     words = array.array("i", bytes(4 * cap))
-    length = array.array("N" if hasattr(array, "N") else "L", [0])
+    length = array.array(_SIZE_T, [0])
     return (words, c_void_p(words.buffer_info()[0]), c_size_t(cap), length,
             c_void_p(length.buffer_info()[0]))
 
