@@ -142,4 +142,12 @@ int netshm_chown(netshm_descr *descr, long uid, long gid)
     });
 }
 
+int netshm_descr_set_lock_timeout(netshm_descr *descr, unsigned milliseconds)
+{
+    return guarded([&] {
+        require(descr, "netshm_descr_set_lock_timeout", "descr");
+        descr->lock_timeout.store(milliseconds, std::memory_order_relaxed);
+    });
+}
+
 } // extern "C"

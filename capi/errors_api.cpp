@@ -33,6 +33,7 @@ static_assert(static_cast<int>(core::errc::too_big) == NETSHM_ETOOBIG);
 static_assert(static_cast<int>(core::errc::forked) == NETSHM_EFORKED);
 static_assert(static_cast<int>(core::errc::busy) == NETSHM_EBUSY);
 static_assert(static_cast<int>(core::errc::read_only) == NETSHM_EREADONLY);
+static_assert(static_cast<int>(core::errc::timed_out) == NETSHM_ETIMEDOUT);
 
 } // namespace
 
@@ -79,6 +80,7 @@ const char *netshm_strerror(int rc)
     case NETSHM_EFORKED: return "handle inherited across fork";
     case NETSHM_EBUSY: return "busy";
     case NETSHM_EREADONLY: return "table is read-only";
+    case NETSHM_ETIMEDOUT: return "lock wait timed out";
     default: return "unknown error";
     }
 }

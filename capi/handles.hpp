@@ -5,10 +5,13 @@
 #include "shm/shm_object.hpp"
 #include "table/table.hpp"
 
+#include <atomic>
 #include <memory>
 
 struct netshm_descr {
     std::shared_ptr<netshm::core::shm_object> object;
+    // netshm_descr_set_lock_timeout's milliseconds; atomic so that any thread may set it.
+    std::atomic<unsigned> lock_timeout{0};
 };
 
 struct netshm_table {

@@ -45,7 +45,8 @@ int netshm_manage(netshm_descr *descr, netshm_locking locking, unsigned pagesize
         case NETSHM_MUTEX_LOCKING: method = core::locking_method::mutex; break;
         default: core::throw_invalid(fmt::format("netshm_manage: unknown locking method {}", raw_locking));
         }
-        auto managed = core::table::manage(descr->object, method, pagesize, init);
+        auto managed = core::table::manage(descr->object, method, pagesize, init,
+                                           core::lock_wait(descr->lock_timeout.load(std::memory_order_relaxed)));
         *out = new netshm_table{std::move(managed)};
     });
 }
@@ -61,6 +62,11 @@ int netshm_table_close(netshm_table *table)
                                                 "operation, which still uses it; close it once the operation returned");
         delete table;
     });
+}
+
+int netshm_set_lock_timeout(netshm_table *table, unsigned milliseconds)
+{
+    return guarded([&] { live(table, "netshm_set_lock_timeout").set_lock_timeout(core::lock_wait(milliseconds)); });
 }
 
 int netshm_group(netshm_table *table, int (*fn)(netshm_table *, void *), void *ctx)

@@ -10,11 +10,10 @@ namespace netshm_tool {
 
 namespace {
 
-const option_spec *find_option(const command &cmd, std::string_view name)
+const option_spec *find_option(std::span<const option_spec> options, std::string_view name)
 {
-    auto found = std::find_if(cmd.options.begin(), cmd.options.end(),
-                              [&](const option_spec &o) { return o.name == name; });
-    return found == cmd.options.end() ? nullptr : &*found;
+    auto found = std::find_if(options.begin(), options.end(), [&](const option_spec &o) { return o.name == name; });
+    return found == options.end() ? nullptr : &*found;
 }
 
 // Standard input ("-"), negative numbers and words not starting with '-'.
@@ -46,7 +45,9 @@ arguments arguments::parse(const command &cmd, std::span<char *const> words)
             continue;
         }
         std::string_view name = word.substr(0, word.find('='));
-        const option_spec *spec = find_option(cmd, name);
+        const option_spec *spec = find_option(cmd.options, name);
+        if (spec == nullptr)
+            spec = find_option(global_options, name);
         if (spec == nullptr)
             throw usage_error(fmt::format("unknown option {}", name));
         std::string value;

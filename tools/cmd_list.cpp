@@ -1,11 +1,13 @@
 // netshm list: the netshm objects of a directory.
 #include "arguments.hpp"
 #include "command.hpp"
+#include "object_access.hpp"
 
 #include <netshm.hpp>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
@@ -46,10 +48,11 @@ bool starts_with_master_magic(const fs::path &path)
 }
 
 // Page size and bindings as a read-only table (read locks only), else why not.
-void describe(listed_object &object, netshm::shm_type type)
+void describe(listed_object &object, netshm::shm_type type, std::chrono::milliseconds lock_wait)
 {
     try {
         auto descr = netshm::descriptor::open(type, object.name, O_RDONLY);
+        descr.set_lock_timeout(lock_wait);
         auto table = netshm::table::manage(descr, netshm::locking::record);
         object.bindings = std::to_string(table.length());
         object.pagesize = std::to_string(table.memory().words_per_page * 4);
@@ -80,7 +83,7 @@ int run(const arguments &args)
         listed_object &object = found.emplace_back();
         object.name = posix ? "/" + entry.path().filename().string() : entry.path().string();
         object.bytes = bytes;
-        describe(object, posix ? netshm::shm_type::posix : netshm::shm_type::file);
+        describe(object, posix ? netshm::shm_type::posix : netshm::shm_type::file, lock_wait_of(args));
     }
     std::sort(found.begin(), found.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
 

@@ -32,6 +32,11 @@ struct option_spec {
     std::string_view help;
 };
 
+// Accepted by every subcommand, after its own options.
+inline constexpr option_spec wait_option{
+    "--wait", "SECONDS", "give up a lock wait after this long, exit status 2 (default 10; 0: wait for ever)"};
+inline constexpr option_spec global_options[] = {wait_option};
+
 struct command {
     std::string_view name;
     std::string_view synopsis;     // the arguments after the name: "OBJ KEY [V...]"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <iterator>
+#include <span>
 
 namespace netshm_tool {
 
@@ -16,7 +17,7 @@ other '/'), else a file path.
 constexpr std::string_view exit_status_note = R"(
 Exit status: 0 success; 1 not found (an unbound key, `mem` false) or problems
 found (`check`, or left by `repair`); 2 usage errors, system errors, a missing
-object, a corrupt table and any other failure.
+object, a corrupt table, a lock wait longer than --wait and any other failure.
 )";
 
 } // namespace
@@ -41,12 +42,16 @@ std::string command_help(const command &cmd)
     auto label = [](const option_spec &o) {
         return o.value_name.empty() ? std::string(o.name) : fmt::format("{} {}", o.name, o.value_name);
     };
+    // The subcommand's own options, then those every subcommand accepts.
+    const std::span<const option_spec> option_lists[] = {cmd.options, global_options};
     std::size_t width = 10;  // "-h, --help"
-    for (const option_spec &o : cmd.options)
-        width = std::max(width, label(o).size());
+    for (std::span<const option_spec> options : option_lists)
+        for (const option_spec &o : options)
+            width = std::max(width, label(o).size());
     text += "\nOptions:\n";
-    for (const option_spec &o : cmd.options)
-        fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", label(o), width, o.help);
+    for (std::span<const option_spec> options : option_lists)
+        for (const option_spec &o : options)
+            fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", label(o), width, o.help);
     fmt::format_to(std::back_inserter(text), "  {:<{}}  {}\n", "-h, --help", width, "show this help");
     if (cmd.synopsis.find("OBJ") != std::string_view::npos)
         text += objects_note;

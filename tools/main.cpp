@@ -48,6 +48,9 @@ int run(const command &cmd, std::span<char *const> words)
         std::fflush(stdout);
         fmt::print(stderr, "netshm {}: {}\nUsage: netshm {} {}\nTry 'netshm {} --help'.\n", cmd.name, e.what(),
                    cmd.name, cmd.synopsis, cmd.name);
+    } catch (const netshm::timed_out &e) {
+        std::fflush(stdout);
+        fmt::print(stderr, "netshm {}: gave up waiting for a lock (--wait): {}\n", cmd.name, e.what());
     } catch (const std::exception &e) {
         // netshm::error carries the library's message (netshm_last_error).
         std::fflush(stdout);

@@ -13,9 +13,16 @@ netshm::shm_type type_of_name(std::string_view name)
     return posix ? netshm::shm_type::posix : netshm::shm_type::file;
 }
 
+std::chrono::milliseconds lock_wait_of(const arguments &args)
+{
+    constexpr std::uint64_t longest = UINT_MAX / 1000;
+    return std::chrono::seconds(args.number("--wait", 10, 0, longest));
+}
+
 object_ref object_of(const arguments &args)
 {
-    object_ref object{args.positional(0), type_of_name(args.positional(0)), args.value("--lock-file")};
+    object_ref object{args.positional(0), type_of_name(args.positional(0)), args.value("--lock-file"),
+                      lock_wait_of(args)};
     if (object.lock_file && object.type != netshm::shm_type::posix)
         throw usage_error(fmt::format("--lock-file goes with POSIX objects (\"/name\"), not with the file {}",
                                       object.name));
@@ -24,9 +31,11 @@ object_ref object_of(const arguments &args)
 
 netshm::descriptor open_object(const object_ref &object, int oflags, unsigned mode)
 {
-    if (object.lock_file)
-        return netshm::descriptor::open_posix_lockfile(object.name, *object.lock_file, oflags, mode);
-    return netshm::descriptor::open(object.type, object.name, oflags, mode);
+    netshm::descriptor descr = object.lock_file
+                                   ? netshm::descriptor::open_posix_lockfile(object.name, *object.lock_file, oflags, mode)
+                                   : netshm::descriptor::open(object.type, object.name, oflags, mode);
+    descr.set_lock_timeout(object.lock_wait);
+    return descr;
 }
 
 unsigned pagesize_of(const arguments &args, unsigned fallback)

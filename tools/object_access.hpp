@@ -10,6 +10,7 @@
 
 #include <netshm.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,11 +29,18 @@ struct object_ref {
     std::string name;
     netshm::shm_type type;
     std::optional<std::string> lock_file;
+    // --wait: the lock timeout of the descriptor and of its tables.
+    std::chrono::milliseconds lock_wait;
 };
 
-// The object of positional 0 with --lock-file (a usage error for a file object).
+// --wait SECONDS as a lock timeout (10 s when absent; 0: for ever).
+std::chrono::milliseconds lock_wait_of(const arguments &args);
+
+// The object of positional 0 with --lock-file (a usage error for a file object)
+// and --wait.
 object_ref object_of(const arguments &args);
 
+// Opened, with the object's lock wait set on the descriptor.
 netshm::descriptor open_object(const object_ref &object, int oflags, unsigned mode = 0600);
 
 // --pagesize as manage takes it: `fallback` when absent (0 = the table's own).

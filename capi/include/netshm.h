@@ -121,7 +121,9 @@ typedef enum netshm_result {
     NETSHM_ETOOBIG = -11,     /**< a size limit was hit, or a buffer is too small */
     NETSHM_EFORKED = -12,     /**< a handle inherited across fork */
     NETSHM_EBUSY = -13,       /**< the object is in use in an incompatible way */
-    NETSHM_EREADONLY = -14    /**< a write on a read-only table */
+    NETSHM_EREADONLY = -14,   /**< a write on a read-only table */
+    NETSHM_ETIMEDOUT = -15    /**< a lock wait ran past the table's (or descriptor's) lock
+                                   timeout: netshm_set_lock_timeout() */
 } netshm_result;
 
 /**
@@ -364,6 +366,20 @@ NETSHM_API int netshm_chmod(netshm_descr *descr, unsigned mode);
  */
 NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
 
+/**
+ * Sets how long each lock wait of netshm_manage() on this descriptor may last,
+ * and the lock timeout that tables managed from it afterwards start with
+ * (netshm_set_lock_timeout()).  Without it netshm_manage() waits for ever, for
+ * instance while another process holds a write group on the table.
+ * @param descr        the object.
+ * @param milliseconds the longest wait of each lock; 0 (the default) waits for
+ *                     ever.  Tables managed before keep their own timeout.
+ * @retval NETSHM_OK     success.
+ * @retval NETSHM_EINVAL NULL handle.
+ * @threads Any thread.
+ */
+NETSHM_API int netshm_descr_set_lock_timeout(netshm_descr *descr, unsigned milliseconds);
+
 /* ----------------------------------------------------------------- tables */
 
 /**
@@ -428,6 +444,8 @@ NETSHM_API int netshm_chown(netshm_descr *descr, long uid, long gid);
  * @retval NETSHM_ECLOSED   the descriptor was closed.
  * @retval NETSHM_EFORKED   the descriptor was inherited across fork.
  * @retval NETSHM_EDEADLK   the kernel reported a lock deadlock.
+ * @retval NETSHM_ETIMEDOUT a lock wait ran past the descriptor's lock timeout
+ *                          (netshm_descr_set_lock_timeout()); nothing is held.
  * @retval NETSHM_ESYS      an OS error, e.g. ENOSPC while creating the table.
  * @retval NETSHM_ENOMEM    out of memory.
  * @threads Any thread.
@@ -450,6 +468,30 @@ NETSHM_API int netshm_manage(netshm_descr *descr, netshm_locking locking, unsign
  * @threads Any thread, but not while another thread uses the same handle.
  */
 NETSHM_API int netshm_table_close(netshm_table *table);
+
+/**
+ * Sets how long each lock wait of the table's operations may last (a find,
+ * an add, netshm_group_begin(), ...), in both locking modes: record locks,
+ * the writer mutex of NETSHM_MUTEX_LOCKING, and the wait for another thread
+ * of this process that holds the object in a group.  A wait that runs out
+ * makes the operation return NETSHM_ETIMEDOUT; the operation took no lock
+ * and changed nothing, and the table stays usable (inside a group, the
+ * locks the group took before stay held until it ends).  With a timeout set,
+ * record locks are taken by attempts a few milliseconds apart at most, not by
+ * the kernel's queue, so a wait may take up to 5 ms longer than the lock's
+ * release, and the kernel's deadlock detection (NETSHM_EDEADLK) does not
+ * apply: a deadlock ends with NETSHM_ETIMEDOUT instead.  With 0 every wait
+ * is as without this call.  Advised with NETSHM_MUTEX_LOCKING when a process
+ * holds groups on several tables at once: nothing detects a deadlock there
+ * (doc/locking.md, "Deadlocks").
+ * @param table        the table.
+ * @param milliseconds the longest wait of each lock; 0 waits for ever (the
+ *                     default, or the descriptor's: netshm_descr_set_lock_timeout()).
+ * @retval NETSHM_OK     success.
+ * @retval NETSHM_EINVAL NULL handle.
+ * @threads Any thread; it applies to the operations that start afterwards.
+ */
+NETSHM_API int netshm_set_lock_timeout(netshm_table *table, unsigned milliseconds);
 
 /**
  * Runs fn(table, ctx) as a group: the locks of the operations inside are kept

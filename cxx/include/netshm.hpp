@@ -8,6 +8,8 @@
 #include <netshm.h>
 
 #include <array>
+#include <chrono>
+#include <climits>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -115,6 +117,11 @@ class read_only : public error {
 public:
     using error::error;
 };
+// NETSHM_ETIMEDOUT: a lock wait ran past the lock timeout (set_lock_timeout).
+class timed_out : public error {
+public:
+    using error::error;
+};
 
 namespace detail {
 
@@ -138,8 +145,18 @@ namespace detail {
     case NETSHM_EFORKED: throw forked(rc, std::move(message));
     case NETSHM_EBUSY: throw busy(rc, std::move(message));
     case NETSHM_EREADONLY: throw read_only(rc, std::move(message));
+    case NETSHM_ETIMEDOUT: throw timed_out(rc, std::move(message));
     default: throw error(rc, std::move(message));
     }
+}
+
+// A lock timeout as the C ABI takes it; invalid_argument outside its range.
+inline unsigned timeout_milliseconds(std::chrono::milliseconds limit)
+{
+    if (limit.count() < 0 || limit.count() > UINT_MAX)
+        throw invalid_argument(NETSHM_EINVAL, "set_lock_timeout: the timeout must be 0 to " +
+                                                  std::to_string(UINT_MAX) + " milliseconds");
+    return static_cast<unsigned>(limit.count());
 }
 
 // Throws for a negative result code, returns the others.
@@ -256,6 +273,13 @@ public:
     void chmod(unsigned mode) { detail::check(netshm_chmod(live(), mode)); }
     // -1 leaves the owner or the group unchanged.
     void chown(long uid, long gid) { detail::check(netshm_chown(live(), uid, gid)); }
+    // The longest wait of each lock of table::manage on this descriptor, and
+    // the lock timeout of the tables managed from it afterwards; 0 (the
+    // default) waits for ever.  netshm::timed_out when a wait runs out.
+    void set_lock_timeout(std::chrono::milliseconds limit)
+    {
+        detail::check(netshm_descr_set_lock_timeout(live(), detail::timeout_milliseconds(limit)));
+    }
 
     // Closes now and reports a failure; closing twice does nothing.
     void close()
@@ -458,6 +482,15 @@ public:
 
     [[nodiscard]] netshm_table *handle() const noexcept { return handle_; }
     [[nodiscard]] explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+    // The longest wait of each lock of this table's operations, in both
+    // locking modes; 0 waits for ever (the default, or the descriptor's).  A
+    // wait that runs out throws netshm::timed_out, the operation having taken
+    // no lock and changed nothing (netshm_set_lock_timeout).
+    void set_lock_timeout(std::chrono::milliseconds limit)
+    {
+        detail::check(netshm_set_lock_timeout(live(), detail::timeout_milliseconds(limit)));
+    }
 
     // Adds a binding; older bindings of key stay, hidden.
     void add(int32_t key, std::span<const int32_t> value)

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace netshm::core {
@@ -105,9 +106,34 @@ bool lock_area::is_initialised() const noexcept
     return shared::load_acquire(word(la_magic)) == lock_area_magic;
 }
 
-bool lock_area::lock()
+namespace {
+
+// An absolute CLOCK_MONOTONIC time `limit` from now (a change of the wall
+// clock neither shortens nor lengthens the wait).
+timespec monotonic_deadline(lock_wait limit)
 {
-    int rc = ::pthread_mutex_lock(mutex());
+    timespec now;
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(limit).count() + now.tv_nsec;
+    now.tv_sec += static_cast<time_t>(nanos / 1'000'000'000);
+    now.tv_nsec = static_cast<long>(nanos % 1'000'000'000);
+    return now;
+}
+
+} // namespace
+
+bool lock_area::lock(lock_wait limit)
+{
+    int rc;
+    if (limit.count() == 0) {
+        rc = ::pthread_mutex_lock(mutex());
+    } else {
+        const timespec deadline = monotonic_deadline(limit);
+        rc = ::pthread_mutex_clocklock(mutex(), CLOCK_MONOTONIC, &deadline);
+        if (rc == ETIMEDOUT)
+            throw error(errc::timed_out, fmt::format("writer mutex of {}: the lock wait timed out after {} ms",
+                                                     name_, limit.count()));
+    }
     if (rc == 0)
         return false;
     if (rc == EOWNERDEAD)

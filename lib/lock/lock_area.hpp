@@ -14,6 +14,7 @@
 #pragma once
 
 #include "format/lock_area_layout.hpp"
+#include "shm/lock_state.hpp"
 #include "shm/mapping.hpp"
 #include "util/shared_words.hpp"
 
@@ -68,10 +69,11 @@ public:
     void initialise();
     bool is_initialised() const noexcept;
 
-    // Locks the writer mutex; true when its previous owner died holding it:
-    // the caller recovers, then calls mark_consistent() before unlock().
-    // A mutex left unrecoverable is errc::corrupt.
-    [[nodiscard]] bool lock();
+    // Locks the writer mutex, waiting at most `limit` (0: for ever; then
+    // errc::timed_out); true when its previous owner died holding it: the
+    // caller recovers, then calls mark_consistent() before unlock().  A mutex
+    // left unrecoverable is errc::corrupt.
+    [[nodiscard]] bool lock(lock_wait limit);
     void mark_consistent();
     void unlock();
 

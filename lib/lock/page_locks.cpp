@@ -9,7 +9,7 @@ namespace netshm::core {
 void page_locks::lock(std::int32_t page, lock_kind kind)
 {
     if (writer_) {
-        writer_->acquire(recover_);
+        writer_->acquire(recover_, state_->wait_limit());
         if (kind == lock_kind::write)
             writer_->begin_write();
         return;
@@ -21,7 +21,7 @@ void page_locks::lock(std::int32_t page, lock_kind kind)
 void page_locks::lock_for_repair(std::int32_t page)
 {
     if (writer_) {
-        writer_->acquire_for_repair(recover_);
+        writer_->acquire_for_repair(recover_, state_->wait_limit());
         writer_->begin_write();
         return;
     }
@@ -41,7 +41,7 @@ void page_locks::begin_group()
     state_->mutex().lock();
     if (writer_) {
         try {
-            writer_->acquire(recover_);
+            writer_->acquire(recover_, state_->wait_limit());
         } catch (...) {
             state_->mutex().unlock();
             throw;
@@ -68,7 +68,7 @@ void page_locks::end_group()
     check_group_end();
     --group_depth_;
     // The mutex is released even if releasing a lock failed.
-    std::unique_lock<std::recursive_mutex> group_hold(state_->mutex(), std::adopt_lock);
+    std::unique_lock<std::recursive_timed_mutex> group_hold(state_->mutex(), std::adopt_lock);
     std::exception_ptr writer_failure;
     if (writer_) {
         try {

@@ -69,7 +69,7 @@ presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other,
     : state_(std::move(state)), byte_(own), generation_(fork_generation())
 {
     lock_state &s = *state_;
-    std::lock_guard<std::recursive_mutex> operation(s.mutex());
+    std::lock_guard<std::recursive_timed_mutex> operation(s.mutex());
     setup_hold setup(s, initialise_if_first != nullptr ? lock_kind::write : lock_kind::read);
     const bool here = s.holds(other);
     if (here || s.others_hold(other, lock_kind::write, subject(other)))
@@ -92,7 +92,7 @@ presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other,
 void truncate_unless_open(shm_object &object)
 {
     lock_state &s = object.locks();
-    std::lock_guard<std::recursive_mutex> operation(s.mutex());
+    std::lock_guard<std::recursive_timed_mutex> operation(s.mutex());
     if (object.size() == 0)
         return;
     setup_hold setup(s, lock_kind::write);
@@ -134,7 +134,7 @@ void presence::release() noexcept
     // for a state mutex that a parent's thread may hold.
     if (!state || generation_ != fork_generation())
         return;
-    std::lock_guard<std::recursive_mutex> operation(state->mutex());
+    std::lock_guard<std::recursive_timed_mutex> operation(state->mutex());
     unlock_quietly(*state, byte_);
 }
 

@@ -28,34 +28,34 @@ writer_mutex::~writer_mutex()
     }
 }
 
-void writer_mutex::acquire(recovery recover)
+void writer_mutex::acquire(recovery recover, lock_wait limit)
 {
-    hold(recover, false);
+    hold(recover, false, limit);
 }
 
-void writer_mutex::acquire_for_repair(recovery recover)
+void writer_mutex::acquire_for_repair(recovery recover, lock_wait limit)
 {
-    hold(recover, true);
+    hold(recover, true, limit);
 }
 
-void writer_mutex::hold(recovery recover, bool for_repair)
+void writer_mutex::hold(recovery recover, bool for_repair, lock_wait limit)
 {
     if (depth_ > 0) {
         ++depth_;
         return;
     }
-    lock_fresh(recover, for_repair);
+    lock_fresh(recover, for_repair, limit);
     depth_ = 1;
 }
 
-void writer_mutex::lock_fresh(recovery recover, bool for_repair)
+void writer_mutex::lock_fresh(recovery recover, bool for_repair, lock_wait limit)
 {
     // Zeroed words are a valid process-private mutex: never lock one.
     if (!area_.is_initialised())
         throw error(errc::corrupt, fmt::format("{}: the lock area of mutex locking in page 0 was wiped (by a "
                                                "process that does not use mutex locking?)",
                                                name_));
-    bool owner_died = area_.lock();
+    bool owner_died = area_.lock(limit);
     // Nobody writes while the mutex is free: an odd counter or an intent
     // left recorded is a write that a dead (or failed) holder left unfinished.
     try {

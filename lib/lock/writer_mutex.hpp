@@ -43,12 +43,13 @@ public:
     // left a write unfinished (the counter odd or an intent recorded), runs
     // `recover` first.  A table marked corrupt (also by that recovery) and a
     // lock area wiped by a process that does not use mutex locking are
-    // errc::corrupt, with nothing held.
-    void acquire(recovery recover);
+    // errc::corrupt, with nothing held.  A first hold waits at most `limit`
+    // for the mutex (0: for ever), then errc::timed_out.
+    void acquire(recovery recover, lock_wait limit);
     // acquire for a repair, which rebuilds the table whatever state it is
     // in: a failed recovery or a corrupt mark does not refuse the hold (the
     // repair clears both in page 0 once it succeeded).
-    void acquire_for_repair(recovery recover);
+    void acquire_for_repair(recovery recover, lock_wait limit);
     // One hold less; the last makes the sequence counter even again if a
     // write made it odd and finished (a mutation whose undo failed leaves it
     // odd and its intent recorded, for the next holder), then unlocks the mutex.
@@ -60,8 +61,8 @@ public:
 
 private:
     writer_mutex(int fd, std::string name) : area_(fd, name), name_(std::move(name)) {}
-    void hold(recovery recover, bool for_repair);
-    void lock_fresh(recovery recover, bool for_repair);
+    void hold(recovery recover, bool for_repair, lock_wait limit);
+    void lock_fresh(recovery recover, bool for_repair, lock_wait limit);
 
     lock_area area_;
     std::string name_;

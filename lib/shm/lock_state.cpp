@@ -10,6 +10,7 @@
 #include <map>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace netshm::core {
@@ -20,6 +21,12 @@ std::atomic<std::uint64_t> generation{0};
 // F_SETLK attempts on a byte another process holds before waiting for it in
 // F_SETLKW (some 20 to 40 microseconds of retries).
 constexpr int nonblocking_attempts = 16;
+
+// With a wait limit, the pause between F_SETLK attempts on a byte another
+// process holds: doubling from the first to the longest, so that a short hold
+// costs little latency and a long one few system calls.
+constexpr auto first_pause = std::chrono::microseconds(50);
+constexpr auto longest_pause = std::chrono::milliseconds(5);
 
 // Every live lock_state of this process, by device and inode.
 struct registry_type {
@@ -110,7 +117,7 @@ std::shared_ptr<lock_state> lock_state::of(int fd, bool writable, const std::str
     // Never wait for a state's mutex (a group may hold it long) while holding
     // the registry's.
     if (writable) {
-        std::lock_guard<std::recursive_mutex> state_lock(state->mutex_);
+        std::lock_guard<std::recursive_timed_mutex> state_lock(state->mutex_);
         if (!state->writable_)
             state->adopt_writable(fd);
     }
@@ -129,7 +136,7 @@ void lock_state::close_inherited(int fd) noexcept
         ::close(fd);
         return;
     }
-    std::lock_guard<std::recursive_mutex> state_lock(current->mutex_);
+    std::lock_guard<std::recursive_timed_mutex> state_lock(current->mutex_);
     current->close_descriptor(fd);
 }
 
@@ -170,6 +177,10 @@ void lock_state::apply(off_t offset, short type, lock_subject what, off_t length
     request.l_whence = SEEK_SET;
     request.l_start = offset;
     request.l_len = length;
+    if (type != F_UNLCK && wait_limit_.count() > 0) {
+        apply_within(request, what);
+        return;
+    }
     // Holders keep a byte for microseconds.  Retrying at once costs less than
     // sleeping in F_SETLKW: the holder's unlock would have to wake this
     // process on another CPU, which costs both of them far more (most of the
@@ -190,6 +201,41 @@ void lock_state::apply(off_t offset, short type, lock_subject what, off_t length
                         fmt::format("lock {} {} of {}: deadlock detected", what.unit, what.number, name_), EDEADLK);
         throw_system(errno, fmt::format("lock {} {} of", what.unit, what.number), name_);
     }
+}
+
+// F_SETLKW cannot give up, and interrupting it would need a signal handler,
+// which a library must not install: so attempts, with pauses between them.
+// No deadlock detection here (the kernel's is F_SETLKW's): a cycle of
+// waiters ends when the first wait limit passes.
+void lock_state::apply_within(::flock &request, lock_subject what)
+{
+    using clock = std::chrono::steady_clock;
+    const clock::time_point deadline = clock::now() + wait_limit_;
+    std::chrono::microseconds pause = first_pause;
+    for (;;) {
+        if (::fcntl(fd_, F_SETLK, &request) == 0)
+            return;
+        if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+            throw_system(errno, fmt::format("lock {} {} of", what.unit, what.number), name_);
+        const clock::time_point now = clock::now();
+        if (now >= deadline)
+            throw error(errc::timed_out, fmt::format("lock {} {} of {}: the lock wait timed out after {} ms",
+                                                     what.unit, what.number, name_, wait_limit_.count()));
+        std::this_thread::sleep_for(std::min<clock::duration>(pause, deadline - now));
+        pause = std::min<std::chrono::microseconds>(pause * 2, longest_pause);
+    }
+}
+
+std::unique_lock<std::recursive_timed_mutex> lock_state::hold(lock_wait limit)
+{
+    if (limit.count() == 0)
+        return std::unique_lock<std::recursive_timed_mutex>(mutex_);
+    std::unique_lock<std::recursive_timed_mutex> held(mutex_, limit);
+    if (!held.owns_lock())
+        throw error(errc::timed_out, fmt::format("{}: the lock wait timed out after {} ms (another thread of this "
+                                                 "process holds the object: a group or a long operation)",
+                                                 name_, limit.count()));
+    return held;
 }
 
 void lock_state::lock_range(off_t begin, off_t end, lock_subject what)

@@ -9,8 +9,10 @@
 // until the last lock is released.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,6 +34,9 @@ struct lock_subject {
     std::int64_t number;
 };
 
+// How long a lock waits before it gives up with errc::timed_out; 0 waits for ever.
+using lock_wait = std::chrono::milliseconds;
+
 // 0 in the original process, incremented in each child after fork.
 std::uint64_t fork_generation() noexcept;
 
@@ -47,9 +52,15 @@ public:
     ~lock_state();
 
     // Held for every operation and for each whole group.
-    std::recursive_mutex &mutex() noexcept { return mutex_; }
+    std::recursive_timed_mutex &mutex() noexcept { return mutex_; }
+    // The mutex, waiting at most `limit` (0: for ever); errc::timed_out when
+    // another thread of this process keeps it (a group) that long.
+    std::unique_lock<std::recursive_timed_mutex> hold(lock_wait limit);
 
     // The rest requires the mutex.
+    // The longest wait of each lock below: that of the operation running now,
+    // which sets it for its duration (wait_limit_scope).
+    lock_wait wait_limit() const noexcept { return wait_limit_; }
     void lock(off_t offset, lock_kind kind, lock_subject what);
     // Releases the newest requirement at `offset` (deferred inside a group).
     void unlock(off_t offset);
@@ -93,7 +104,12 @@ private:
     void adopt_writable(int fd);
     void close_parked();
 
-    std::recursive_mutex mutex_;
+    friend class wait_limit_scope;
+    // With a wait limit, F_SETLK attempts until `what` is granted or the limit passes.
+    void apply_within(::flock &request, lock_subject what);
+
+    std::recursive_timed_mutex mutex_;
+    lock_wait wait_limit_{0};
     int fd_;
     bool writable_;
     dev_t device_;
@@ -121,6 +137,24 @@ private:
     std::unordered_map<off_t, std::size_t> held_index_;
     std::vector<off_t> deferred_;
     std::vector<int> parked_;
+};
+
+// Sets a lock_state's wait limit (the caller holds its mutex) and restores
+// the previous one when it ends: an operation nested in another one's
+// callback waits as its own table says, and the outer one as before.
+class wait_limit_scope {
+public:
+    wait_limit_scope(lock_state &state, lock_wait limit) noexcept : state_(state), previous_(state.wait_limit_)
+    {
+        state.wait_limit_ = limit;
+    }
+    ~wait_limit_scope() { state_.wait_limit_ = previous_; }
+    wait_limit_scope(const wait_limit_scope &) = delete;
+    wait_limit_scope &operator=(const wait_limit_scope &) = delete;
+
+private:
+    lock_state &state_;
+    lock_wait previous_;
 };
 
 } // namespace netshm::core

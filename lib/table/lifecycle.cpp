@@ -154,7 +154,7 @@ table::~table()
 }
 
 std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking_method locking,
-                                     unsigned pagesize, long long init)
+                                     unsigned pagesize, long long init, lock_wait limit)
 {
     if (pagesize != 0 && (pagesize < min_pagesize || pagesize % 4 != 0 || pagesize > max_pagesize))
         throw_invalid(fmt::format("page size {} is invalid: it must be at least {}, at most {} and a "
@@ -165,7 +165,16 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
         throw error(errc::forked, fmt::format("{}: the descriptor was inherited across fork; open the object "
                                               "again in this process",
                                               name));
-    std::lock_guard<std::recursive_mutex> hold(object->locks().mutex());
+    std::unique_lock<std::recursive_timed_mutex> hold = object->locks().hold(limit);
+    wait_limit_scope waits(object->locks(), limit);
+    std::unique_ptr<table> managed = manage_held(object, locking, pagesize, init);
+    managed->set_lock_timeout(limit);
+    return managed;
+}
+
+std::unique_ptr<table> table::manage_held(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                          unsigned pagesize, long long init)
+{
     // Who has the object open with which method; the returned table keeps it.
     std::optional<presence> present;
     std::shared_ptr<writer_mutex> writer;

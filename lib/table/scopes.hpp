@@ -16,13 +16,11 @@ namespace netshm::core {
 class table::operation {
 public:
     // needs_descriptor = false: ending a group works after the descriptor closed.
-    explicit operation(table &t, bool needs_descriptor = true) : table_(t)
+    // Every lock wait of the operation lasts at most the table's lock timeout.
+    explicit operation(table &t, bool needs_descriptor = true)
+        : table_(not_inherited(t)), limit_(t.lock_timeout()), hold_(t.locks_.state().hold(limit_)),
+          waits_(t.locks_.state(), limit_)
     {
-        if (t.generation_ != fork_generation())
-            throw error(errc::forked, fmt::format("{}: the table handle was inherited across fork; open and "
-                                                  "manage the object again in this process",
-                                                  t.object_->name()));
-        hold_ = std::unique_lock<std::recursive_mutex>(t.locks_.state().mutex());
         if (needs_descriptor && !t.object_->is_open())
             throw error(errc::closed, fmt::format("{} is closed", t.object_->name()));
         if (t.presence_per_operation_) {
@@ -44,8 +42,20 @@ public:
     operation &operator=(const operation &) = delete;
 
 private:
+    static table &not_inherited(table &t)
+    {
+        if (t.generation_ != fork_generation())
+            throw error(errc::forked, fmt::format("{}: the table handle was inherited across fork; open and "
+                                                  "manage the object again in this process",
+                                                  t.object_->name()));
+        return t;
+    }
+
     table &table_;
-    std::unique_lock<std::recursive_mutex> hold_;
+    // Read once: another thread may set the table's timeout meanwhile.
+    lock_wait limit_;
+    std::unique_lock<std::recursive_timed_mutex> hold_;
+    wait_limit_scope waits_;
 };
 
 // A user callback runs: the table is locked by its caller, modifications

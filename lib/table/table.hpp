@@ -34,8 +34,10 @@ class table {
 public:
     // pagesize 0: the existing table's own, or the default for a new one.
     // init < 0: keep an existing table; >= 0: (re-)initialise for ~init keys.
+    // Each of manage's lock waits lasts at most `limit` (0: for ever), then
+    // errc::timed_out; the table's lock timeout starts as `limit`.
     static std::unique_ptr<table> manage(std::shared_ptr<shm_object> object, locking_method locking,
-                                         unsigned pagesize, long long init);
+                                         unsigned pagesize, long long init, lock_wait limit);
     ~table();
     table(const table &) = delete;
     table &operator=(const table &) = delete;
@@ -45,6 +47,11 @@ public:
     // byte); only in the tests' build of the engine (util/store_hook.hpp).
     void mimic_ocamlnet() noexcept { mimic_ocamlnet_ = true; }
 #endif
+
+    // The longest wait of each lock an operation takes (0: for ever); a wait
+    // that runs out is errc::timed_out, with no lock taken by it kept.
+    void set_lock_timeout(lock_wait limit) noexcept { lock_timeout_.store(limit.count(), std::memory_order_relaxed); }
+    lock_wait lock_timeout() const noexcept { return lock_wait(lock_timeout_.load(std::memory_order_relaxed)); }
 
     void add(std::int32_t key, std::span<const std::int32_t> value);
     void replace(std::int32_t key, std::span<const std::int32_t> value);
@@ -117,6 +124,9 @@ private:
           std::shared_ptr<writer_mutex> writer);
 
     // manage
+    // manage once the object's mutex is held and its wait limit set.
+    static std::unique_ptr<table> manage_held(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                              unsigned pagesize, long long init);
     // Takes this process's mutex-locking presence into `present`; the first
     // such process sets up the lock area (and writes the table first in an
     // empty object, or if init >= 0, then sets init to -1).
@@ -371,6 +381,8 @@ private:
     // callbacks_active counts those of every handle of the object).  Changed
     // under the object's mutex; atomic so that another thread may read it.
     std::atomic<int> own_callbacks_{0};
+    // set_lock_timeout's; atomic so that any thread may set it.
+    std::atomic<lock_wait::rep> lock_timeout_{0};
 #ifdef NETSHM_TESTING_HOOKS
     bool mimic_ocamlnet_ = false;
 #else

@@ -23,6 +23,7 @@ enum class errc : int {
     forked = -12,
     busy = -13,
     read_only = -14,
+    timed_out = -15,
 };
 
 class error : public std::exception {

@@ -12,8 +12,10 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <chrono>
 #include <exception>
 #include <fcntl.h>
+#include <future>
 #include <iterator>
 #include <set>
 #include <span>
@@ -49,6 +51,7 @@ static_assert(std::is_base_of_v<netshm::error, netshm::too_big>);
 static_assert(std::is_base_of_v<netshm::error, netshm::forked>);
 static_assert(std::is_base_of_v<netshm::error, netshm::busy>);
 static_assert(std::is_base_of_v<netshm::error, netshm::read_only>);
+static_assert(std::is_base_of_v<netshm::error, netshm::timed_out>);
 
 // A result code and the class the wrapper throws for it.
 struct error_class {
@@ -72,6 +75,7 @@ const error_class classes[] = {
     {NETSHM_EFORKED, typeid(netshm::forked), "forked"},
     {NETSHM_EBUSY, typeid(netshm::busy), "busy"},
     {NETSHM_EREADONLY, typeid(netshm::read_only), "read_only"},
+    {NETSHM_ETIMEDOUT, typeid(netshm::timed_out), "timed_out"},
 };
 
 // The name of e's own class (not of a base): from `classes`, or "error".
@@ -358,4 +362,20 @@ TEST_CASE("errors: read_only from an add through a read-only descriptor", "[cxx]
 
     CHECK_THAT(thrown_by([&] { t.add(1, one_word); }), StartsWith(thrown("read_only", NETSHM_EREADONLY)));
     CHECK(t.length() == 0);
+}
+
+TEST_CASE("errors: timed_out from a wait for a group longer than the table's lock timeout", "[cxx][errors]")
+{
+    scratch_object s;
+    table t = table::manage(s.descr, locking::record);
+    t.set_lock_timeout(std::chrono::milliseconds(50));
+
+    // The group keeps the object's locks on this thread; another one waits for them.
+    const std::string text = t.group_write([&] {
+        return std::async(std::launch::async, [&] { return thrown_by([&] { t.add(1, one_word); }); }).get();
+    });
+    CHECK_THAT(text, StartsWith(thrown("timed_out", NETSHM_ETIMEDOUT)));
+    CHECK(t.length() == 0);
+    CHECK_THAT(thrown_by([&] { t.set_lock_timeout(std::chrono::milliseconds(-1)); }),
+               StartsWith(thrown("invalid_argument", NETSHM_EINVAL)));
 }

@@ -30,13 +30,14 @@ static_assert(NETSHM_ETOOBIG == -11);
 static_assert(NETSHM_EFORKED == -12);
 static_assert(NETSHM_EBUSY == -13);
 static_assert(NETSHM_EREADONLY == -14);
+static_assert(NETSHM_ETIMEDOUT == -15);
 static_assert(NETSHM_TYPE_FILE == 1 && NETSHM_TYPE_POSIX == 2);
 static_assert(NETSHM_NO_LOCKING == 0 && NETSHM_RECORD_LOCKING == 1);
 
 TEST_CASE("strerror: every result code has its own text", "[errors]")
 {
     std::set<std::string> texts;
-    for (int rc = NETSHM_OK; rc >= NETSHM_EREADONLY; --rc) {
+    for (int rc = NETSHM_OK; rc >= NETSHM_ETIMEDOUT; --rc) {
         INFO("code " << rc);
         const char *text = netshm_strerror(rc);
         REQUIRE(text != nullptr);
@@ -44,14 +45,14 @@ TEST_CASE("strerror: every result code has its own text", "[errors]")
         CHECK(std::string(text) != "");
         texts.insert(text);
     }
-    CHECK(texts.size() == 15);
+    CHECK(texts.size() == 16);
     CHECK(std::string(netshm_strerror(NETSHM_OK)) == "success");
     CHECK(std::string(netshm_strerror(NETSHM_ENOTFOUND)) == "not found");
 }
 
 TEST_CASE("strerror: other values give \"unknown error\"", "[errors]")
 {
-    for (int rc : {1, 2, -15, -99, -100, INT_MIN, INT_MAX}) {
+    for (int rc : {1, 2, -16, -99, -100, INT_MIN, INT_MAX}) {
         INFO("code " << rc);
         CHECK(std::string(netshm_strerror(rc)) == "unknown error");
     }

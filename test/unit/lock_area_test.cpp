@@ -27,6 +27,9 @@ using netshm::core::mapping;
 using netshm::core::layout::intent_op;
 using lock_test::scratch_file;
 
+// Every lock of these tests waits as long as it takes.
+constexpr netshm::core::lock_wait forever{0};
+
 std::int32_t word_at(const scratch_file &file, int index)
 {
     std::int32_t value = 0;
@@ -101,7 +104,7 @@ TEST_CASE("lock_area: initialise writes the magic at word 5 and leaves page 0's 
     CHECK_FALSE(area.is_corrupt());
     CHECK(area.read_intent().op == intent_op::none);
     CHECK(area.read_begin() == 0);
-    CHECK_FALSE(area.lock());
+    CHECK_FALSE(area.lock(forever));
     area.unlock();
 }
 
@@ -121,7 +124,7 @@ TEST_CASE("lock_area: a writer that dies holding the mutex is reported to the ne
     {
         netshm_test::child child(5, [&](const netshm_test::child_channel &parent) {
             lock_area own(file.fd(), file.path());
-            (void)own.lock();
+            (void)own.lock(forever);
             parent.say("locked");
             if (killed)
                 parent.await();
@@ -134,10 +137,10 @@ TEST_CASE("lock_area: a writer that dies holding the mutex is reported to the ne
         else
             CHECK(child.finish().empty());
     }
-    CHECK(area.lock());
+    CHECK(area.lock(forever));
     area.mark_consistent();
     area.unlock();
-    CHECK_FALSE(area.lock());
+    CHECK_FALSE(area.lock(forever));
     area.unlock();
 }
 
@@ -149,17 +152,17 @@ TEST_CASE("lock_area: a mutex released without recovery stays unusable until ini
     {
         netshm_test::child child(5, [&](const netshm_test::child_channel &parent) {
             lock_area own(file.fd(), file.path());
-            parent.say(own.lock() ? "owner died" : "locked");
+            parent.say(own.lock(forever) ? "owner died" : "locked");
             ::_exit(0);
         });
         REQUIRE(child.line() == "locked");
         CHECK(child.finish().empty());
     }
-    REQUIRE(area.lock());
+    REQUIRE(area.lock(forever));
     area.unlock();
-    CHECK(code_of([&] { (void)area.lock(); }) == errc::corrupt);
+    CHECK(code_of([&] { (void)area.lock(forever); }) == errc::corrupt);
     area.initialise();
-    CHECK_FALSE(area.lock());
+    CHECK_FALSE(area.lock(forever));
     area.unlock();
 }
 
@@ -168,8 +171,8 @@ TEST_CASE("lock_area: locking twice from one thread is an error, not a hang", "[
     scratch_file file;
     lock_area area(file.fd(), file.path());
     area.initialise();
-    REQUIRE_FALSE(area.lock());
-    CHECK(code_of([&] { (void)area.lock(); }) == errc::system);
+    REQUIRE_FALSE(area.lock(forever));
+    CHECK(code_of([&] { (void)area.lock(forever); }) == errc::system);
     area.unlock();
 }
 
