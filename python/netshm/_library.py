@@ -95,6 +95,7 @@ _PROTOTYPES = [
 _OPTIONAL = [
     ("netshm_find_many", c_int, None),
     ("netshm_set_lock_timeout", c_int, [c_void_p, c_uint]),
+    ("netshm_descr_set_lock_timeout", c_int, [c_void_p, c_uint]),
 ]
 
 

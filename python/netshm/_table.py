@@ -336,9 +336,7 @@ class Table:
 
     @lock_timeout.setter
     def lock_timeout(self, seconds):
-        milliseconds = 0 if seconds is None else round(seconds * 1000)
-        if not 0 <= milliseconds <= _values.UINT_MAX:
-            raise OverflowError("lock timeout %r s is out of range" % seconds)
+        milliseconds = _milliseconds(seconds)
         _check(_optional("netshm_set_lock_timeout")(self._live(), milliseconds))
         self._lock_timeout = seconds if milliseconds else None
 
@@ -384,6 +382,14 @@ class _Group:
             _check(rc)
 
 
+def _milliseconds(seconds):
+    """A lock timeout in seconds (None: forever) as the library's milliseconds (0: forever)."""
+    milliseconds = 0 if seconds is None else round(seconds * 1000)
+    if not 0 <= milliseconds <= _values.UINT_MAX:
+        raise OverflowError("lock timeout %r s is out of range" % seconds)
+    return milliseconds
+
+
 def _kind(name, kind):
     if kind is None:
         return TYPE_POSIX if name.startswith(b"/") and b"/" not in name[1:] else TYPE_FILE
@@ -420,17 +426,15 @@ def open(name, create=False, locking="record", pagesize=0, init=None, readonly=F
         _check(C["netshm_open_posix_lockfile"](encoded, os.fsencode(lockfile), flags, mode,
                                                byref(descr)))
     try:
+        if lock_timeout is not None:
+            # Also for manage's own waits; the table inherits it.
+            _check(_optional("netshm_descr_set_lock_timeout")(descr, _milliseconds(lock_timeout)))
         _check(C["netshm_manage"](descr, LOCKING[locking], pagesize, init, byref(table)))
     except BaseException:
         C["netshm_close"](descr)
         raise
     result = Table(descr.value, table.value, os.fsdecode(name))
-    if lock_timeout is not None:
-        try:
-            result.lock_timeout = lock_timeout
-        except BaseException:
-            result.close()
-            raise
+    result._lock_timeout = lock_timeout or None
     return result
 
 

@@ -325,23 +325,29 @@ def test_lock_timeout(name):
     if netshm._table.C["netshm_set_lock_timeout"] is None:
         pytest.skip("this libnetshm has no netshm_set_lock_timeout yet (branch i17-timeouts)")
     import multiprocessing
+    context = multiprocessing.get_context("spawn")
     with netshm.open(name, create=True, lock_timeout=0.2) as t:
         assert t.lock_timeout == 0.2
-        started, release = multiprocessing.Event(), multiprocessing.Event()
-        holder = multiprocessing.get_context("spawn").Process(
-            target=_hold_write_group, args=(name, started, release))
+        started, release = context.Event(), context.Event()
+        holder = context.Process(target=_hold_write_group, args=(name, started, release))
         holder.start()
         try:
             assert started.wait(30)
             with pytest.raises(netshm.Timeout) as caught:
-                t.add(1, [1])
+                t.add(1, [1])  # the default the table inherited from open
             assert caught.value.code == -15
+            t.lock_timeout = 0.1
+            with pytest.raises(netshm.Timeout):
+                t[1]
         finally:
             release.set()
             holder.join(30)
         t.lock_timeout = None
+        assert t.lock_timeout is None
         t.add(1, [1])
         assert t[1].tolist() == [1]
+    with pytest.raises(OverflowError):
+        netshm.open(name, lock_timeout=-1)
 
 
 def _hold_write_group(name, started, release):
