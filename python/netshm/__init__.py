@@ -37,3 +37,4 @@ __all__ = ["open", "unlink", "version", "Table", "Problem", "CONTINUE", "NEXT", 
 for _public in __all__:
     if hasattr(globals()[_public], "__module__"):
         globals()[_public].__module__ = __name__
+del _public
