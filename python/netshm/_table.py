@@ -417,6 +417,9 @@ def open(name, create=False, locking="record", pagesize=0, init=None, readonly=F
     init = -1 if init is None else operator.index(init)
     if init < -1 or init > 0x7FFFFFFFFFFFFFFF:
         raise OverflowError("init %d is out of range" % init)
+    for what, value in (("pagesize", pagesize), ("mode", mode)):
+        if not 0 <= operator.index(value) <= _values.UINT_MAX:
+            raise OverflowError("%s %d is out of range" % (what, value))
     encoded = os.fsencode(name)
     flags = (os.O_RDONLY if readonly else os.O_RDWR) | (os.O_CREAT if create else 0)
     descr, table = c_void_p(), c_void_p()

@@ -196,6 +196,11 @@ def test_open_arguments(name, tmp_path):
         netshm.open(name)
     with pytest.raises(ValueError):
         netshm.open(name, create=True, locking="fcntl")
+    for arguments in ({"pagesize": -256}, {"mode": 2**32}, {"init": 2**63}):
+        with pytest.raises(OverflowError):
+            netshm.open(name, create=True, **arguments)
+    with pytest.raises(netshm.NotFound):  # nothing was created
+        netshm.open(name)
     with netshm.open(name, create=True, pagesize=512, init=10) as t:
         t.add(1, [1])
         assert t.stats()["pagesize"] == 512
