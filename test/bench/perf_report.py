@@ -61,7 +61,15 @@ BATCH_SYSTEMS = {
     'batch record': 'find_many, record locking',
 }
 BATCH_SIZES = [64, 8, 1]
-LABELS = {**SYSTEMS, **BATCH_SYSTEMS}
+# Records of test/bench/python_bench.py: W1's lookups from Python, system "python".
+PYTHON_SYSTEMS = {
+    'python netshm mutex': 'Python netshm, mutex locking',
+    'python netshm record': 'Python netshm, record locking',
+    'python lmdb': 'Python python3-lmdb',
+    'python tdb': 'Python python3-tdb',
+}
+PYTHON_PHASES = ['load', 'find_hit', 'find_many64']
+LABELS = {**SYSTEMS, **BATCH_SYSTEMS, **PYTHON_SYSTEMS}
 
 # Phases of test/bench/netshm_readers.cpp: reads/s of R readers under a paced writer.
 READER_COUNTS = [1, 2]
@@ -93,6 +101,9 @@ TARGETS = [
     (18, 'batch none', 'find_many_1', 'batch none', 'find_into', 1.0),
     (18, 'batch mutex', 'find_many_1', 'batch mutex', 'find_into', 1.0),
     (18, 'batch record', 'find_many_1', 'batch record', 'find_into', 1.0),
+    (19, 'python netshm mutex', 'find_hit', 'python lmdb', 'find_hit', 0.5),
+    (19, 'python netshm mutex', 'find_many64', 'python lmdb', 'find_hit', 1.5),
+    (19, 'python netshm record', 'find_many64', 'python lmdb', 'find_hit', 1.5),
 ]
 
 PACKAGES = ['libtdb1', 'liblmdb0', 'libboost-dev', 'libocamlnet-ocaml-dev', 'g++', 'strace', 'gnuplot-nox']
@@ -390,6 +401,28 @@ def batch_section(rates):
     return lines
 
 
+def python_section(rates):
+    if not any(name in rates for name in PYTHON_SYSTEMS):
+        return ['Not measured in this run.']
+    lines = [
+        'test/bench/python_bench.py, run by Debian\'s /usr/bin/python3: W1\'s keys and values loaded from '
+        'Python into each store, then W1\'s find_hit order looked up one key at a time (netshm `t.get(k)`, '
+        'python3-lmdb `txn.get(kb)` in one read transaction, python3-tdb `db.get(kb)`, keys pre-packed as '
+        'bytes for both) and, for netshm, with `t.find_many` in batches of 64 keys; best of 3 passes per '
+        'round, every value checked. Issue 19\'s targets (in the table of targets above): per-key find ≥ '
+        '0.5 × LMDB\'s `txn.get` loop, find_many in batches of 64 ≥ 1.5 × it.',
+        '',
+        '| store | ' + ' | '.join(PYTHON_PHASES) + ' | find_hit ÷ LMDB | find_many64 ÷ LMDB |',
+        '|---|' + '---:|' * (len(PYTHON_PHASES) + 2),
+    ]
+    for name, what in PYTHON_SYSTEMS.items():
+        phases = rates.get(name, {})
+        ratios = [ratio(rates, name, phase, 'python lmdb', 'find_hit')[0] for phase in ('find_hit', 'find_many64')]
+        lines.append(f'| {what} | ' + ' | '.join(cell(phases.get(p)) if phases.get(p) else '–' for p in PYTHON_PHASES)
+                     + ' | ' + ' | '.join('–' if r is None else f'{r:.2f}' for r in ratios) + ' |')
+    return lines
+
+
 def write_chart(rates, chart, n):
     names = [n for n in SYSTEMS if n in rates]
     highest = max(median(rates[n][p]) for n in names for p in PHASES if rates[n].get(p))
@@ -495,6 +528,8 @@ def write(results, output, chart):
     lines += floor_section(rates)
     lines += ['', '## Batch lookups: netshm_find_many beside LMDB', '']
     lines += batch_section(rates)
+    lines += ['', '## Python: the netshm package beside python3-lmdb and python3-tdb', '']
+    lines += python_section(rates)
     lines += ['', '## The programs', '']
     lines += [f'- **{SYSTEMS[n]}**: {text}' for n, text in CONFIGURATIONS.items()]
     lines.append('')
