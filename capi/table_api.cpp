@@ -180,6 +180,36 @@ int netshm_find_into(netshm_table *table, int32_t key, int32_t *buf, size_t cap,
     });
 }
 
+int netshm_find_many(netshm_table *table, const int32_t *keys, size_t n, netshm_found *found, int32_t *values,
+                     size_t cap, size_t *needed)
+{
+    return guarded([&] {
+        core::table &t = live(table, "netshm_find_many");
+        if (n != 0) {
+            require(keys, "netshm_find_many", "keys");
+            require(found, "netshm_find_many", "found");
+        }
+        if (values == nullptr && cap != 0)
+            core::throw_invalid("netshm_find_many: values is NULL but cap is not 0");
+        size_t words = t.find_many({keys, n}, {values, cap},
+                                   [found](size_t first, std::span<const core::table::found_slot> slots) {
+                                       netshm_found *out = found + first;
+                                       for (const core::table::found_slot &slot : slots)
+                                           *out++ = {slot.offset, slot.length,
+                                                     slot.bound ? static_cast<int>(NETSHM_OK)
+                                                                : static_cast<int>(NETSHM_ENOTFOUND)};
+                                   });
+        if (needed != nullptr)
+            *needed = words;
+        if (words > cap) {
+            netshm::capi::set_last_error(
+                fmt::format("the values of {} keys have {} words, the buffer {}", n, words, cap), 0);
+            return static_cast<int>(NETSHM_ETOOBIG);
+        }
+        return static_cast<int>(NETSHM_OK);
+    });
+}
+
 void netshm_free(void *memory)
 {
     std::free(memory);

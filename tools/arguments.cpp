@@ -44,6 +44,10 @@ arguments arguments::parse(const command &cmd, std::span<char *const> words)
             args.help_ = true;
             continue;
         }
+        if (word == "--quiet") {
+            args.quiet_ = true;
+            continue;
+        }
         std::string_view name = word.substr(0, word.find('='));
         const option_spec *spec = find_option(cmd.options, name);
         if (spec == nullptr)

@@ -3,6 +3,7 @@
 // An argument starting with "--" is an option ("--name value" or
 // "--name=value"), "-h" asks for help, "--" ends the options; everything else
 // is positional, negative numbers ("-5") and "-" (standard input) included.
+// "-h"/"--help" and "--quiet" are accepted by every subcommand.
 #pragma once
 
 #include "command.hpp"
@@ -23,6 +24,8 @@ public:
     static arguments parse(const command &cmd, std::span<char *const> words);
 
     bool help_requested() const { return help_; }
+    // --quiet, which every subcommand accepts: no progress bar.
+    bool quiet() const { return quiet_; }
     const std::string &command_name() const { return command_name_; }
 
     // Throws usage_error unless there are from `min` to `max` positionals.
@@ -43,6 +46,7 @@ public:
 private:
     std::string command_name_;
     bool help_ = false;
+    bool quiet_ = false;
     std::vector<std::string> positionals_;
     std::map<std::string, std::string, std::less<>> options_;
 };

@@ -38,6 +38,8 @@ constexpr option_spec options[] = {
 };
 
 constexpr int max_processes = 64;
+// Keys per netshm_find_many call in the find_many phase.
+constexpr std::size_t find_many_batch = 64;
 
 struct phase_row {
     std::string name;
@@ -105,7 +107,7 @@ struct bench_report {
     netshm::stats stats;
 };
 
-// The single-process phases: load, find, replace, iterate, remove.
+// The single-process phases: load, find, find_many, replace, iterate, remove.
 void run_single_process_phases(netshm::table &table, const std::vector<std::int32_t> &keys,
                                std::vector<phase_row> &rows)
 {
@@ -119,6 +121,17 @@ void run_single_process_phases(netshm::table &table, const std::vector<std::int3
                         for (std::int32_t key : keys)
                             if (!table.find_into(key, found) || count_of(key, found) != 0u)
                                 fail(fmt::format("find: key {} does not hold the value added", key));
+                    })});
+    netshm::found_values batch;
+    rows.push_back({"find_many (64)", 1, n, seconds_of([&] {
+                        for (std::size_t first = 0; first < keys.size(); first += find_many_batch) {
+                            std::span<const std::int32_t> chunk(keys.data() + first,
+                                                                std::min(find_many_batch, keys.size() - first));
+                            table.find_many(chunk, batch);
+                            for (std::size_t i = 0; i < chunk.size(); ++i)
+                                if (!batch[i] || count_of(chunk[i], *batch[i]) != 0u)
+                                    fail(fmt::format("find_many: key {} does not hold the value added", chunk[i]));
+                        }
                     })});
     rows.push_back({"replace", 1, n, seconds_of([&] {
                         for (std::int32_t key : keys)

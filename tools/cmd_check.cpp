@@ -3,6 +3,7 @@
 #include "check_problems.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "progress_bar.hpp"
 #include "table_locking.hpp"
 
 #include <cstdint>
@@ -19,7 +20,7 @@ constexpr option_spec options[] = {pagesize_option, lock_file_option, locking_op
 std::vector<std::string> problems_of(netshm::table &table)
 {
     std::vector<std::string> found;
-    for (const netshm::problem &p : table.check())
+    for (const netshm::problem &p : with_activity("checking", [&] { return table.check(); }))
         found.push_back(problem_line(p));
     return found;
 }

@@ -5,6 +5,7 @@
 #include "load_input.hpp"
 #include "new_table.hpp"
 #include "object_access.hpp"
+#include "progress_bar.hpp"
 #include "table_locking.hpp"
 
 #include <cstdint>
@@ -40,10 +41,12 @@ source_table read_source_table(const arguments &args)
     source_table source;
     binding_list newest_first;
     std::set<std::int32_t> keys;
-    table.group([&] {
-        table.iter([&](std::int32_t key, std::span<const std::int32_t> value) {
-            newest_first.add(key, value);
-            keys.insert(key);
+    with_activity("reading", [&] {
+        table.group([&] {
+            table.iter([&](std::int32_t key, std::span<const std::int32_t> value) {
+                newest_first.add(key, value);
+                keys.insert(key);
+            });
         });
     });
     source.pagesize = static_cast<unsigned>(table.memory().words_per_page * 4);

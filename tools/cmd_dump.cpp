@@ -4,6 +4,7 @@
 #include "command.hpp"
 #include "dump_json.hpp"
 #include "object_access.hpp"
+#include "progress_bar.hpp"
 #include "table_locking.hpp"
 
 #include <cstdint>
@@ -42,7 +43,10 @@ void flush_if_large(std::string &text)
 void print_text(netshm::table &table)
 {
     std::string text = fmt::format("<shm length={}\n", table.length());
-    for_each_chunk(table, bound_keys(table), [&](std::span<const key_bindings> chunk) {
+    std::vector<std::int32_t> keys = bound_keys(table);
+    progress_bar bar("dumping", keys.size());
+    for_each_chunk(table, keys, [&](std::span<const key_bindings> chunk) {
+        bar.advance(chunk.size());
         for (const key_bindings &bound : chunk)
             for (const std::vector<std::int32_t> &value : bound.values)
                 fmt::format_to(std::back_inserter(text), "  {} => [| {} |]\n", bound.key, fmt::join(value, "; "));
@@ -55,6 +59,9 @@ void print_text(netshm::table &table)
 int run(const arguments &args)
 {
     args.expect_positionals(1, 1);
+    // A bar drawn on the terminal the dump is printed on would be mixed into it.
+    if (::isatty(STDOUT_FILENO) == 1)
+        progress_bar::silence();
     open_table opened = open_existing_table(args, access::read_only);
     if (args.flag("--json"))
         print_json_dump(opened.table);

@@ -5,6 +5,7 @@
 #include "table_locking.hpp"
 
 #include <cstdint>
+#include <cstddef>
 #include <fmt/format.h>
 #include <iterator>
 #include <optional>
@@ -38,12 +39,24 @@ int report_unbound(const arguments &args, std::int32_t key)
 
 int run_get(const arguments &args)
 {
-    auto [key, opened] = open_for_key(args);
-    std::optional<std::vector<std::int32_t>> value = opened.table.try_find(key);
-    if (!value)
-        return report_unbound(args, key);
-    fmt::print("{}\n", fmt::join(*value, " "));
-    return exit_ok;
+    args.expect_positionals(2, SIZE_MAX);
+    std::vector<std::int32_t> keys;
+    for (std::size_t i = 1; i < args.positionals().size(); ++i)
+        keys.push_back(args.positional_int32(i, "key"));
+    open_table opened = open_existing_table(args, access::read_only);
+    netshm::found_values values = opened.table.find_many(keys);
+    std::string text;
+    int status = exit_ok;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (values[i])
+            fmt::format_to(std::back_inserter(text), "{}\n", fmt::join(*values[i], " "));
+        else if (keys.size() > 1)
+            text += '\n';
+        if (!values[i])
+            status = report_unbound(args, keys[i]);
+    }
+    fmt::print("{}", text);
+    return status;
 }
 
 int run_get_all(const arguments &args)
@@ -78,9 +91,11 @@ int run_length(const arguments &args)
 } // namespace
 
 const command get_command{
-    "get", "OBJ KEY", "print the newest binding",
-    "Prints the newest binding of KEY: its words on one line, separated by spaces\n"
-    "(an empty line for the empty value). An unbound KEY exits with status 1.",
+    "get", "OBJ KEY [KEY...]", "print the newest binding of each key",
+    "Prints the newest binding of each KEY: its words on one line, separated by\n"
+    "spaces (an empty line for the empty value), a line per KEY in the order given,\n"
+    "all read in one call (netshm_find_many). An unbound KEY is named on standard\n"
+    "error (with several keys its line is empty) and the exit status is 1.",
     options, run_get};
 
 const command get_all_command{

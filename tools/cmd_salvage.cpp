@@ -10,6 +10,7 @@
 #include "dump_json.hpp"
 #include "object_access.hpp"
 #include "plural.hpp"
+#include "progress_bar.hpp"
 #include "salvage_counters.hpp"
 #include "temporary_object.hpp"
 
@@ -145,12 +146,12 @@ int run(const arguments &args)
         }
         say(fmt::format("page {}: descriptor page: unreadable counters ({}): rebuilt by the repair", *d, e.what()));
     }
-    for (const netshm::problem &p : table.check())
+    for (const netshm::problem &p : with_activity("checking", [&] { return table.check(); }))
         say(problem_line(p));
     std::set<std::int32_t> keys_before = readable_keys(table);
     netshm::repair_report report{};
     try {
-        report = table.repair();
+        report = with_activity("repairing", [&] { return table.repair(); });
     } catch (const netshm::corrupt_file &e) {
         return nothing_readable(say, e.what(), json);
     }

@@ -2,6 +2,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "object_access.hpp"
+#include "progress_bar.hpp"
 #include "table_locking.hpp"
 #include "stat_report.hpp"
 
@@ -22,7 +23,7 @@ int run(const arguments &args)
 {
     args.expect_positionals(1, 1);
     open_table opened = open_existing_table(args, access::read_only);
-    netshm::stats stats = opened.table.stat();
+    netshm::stats stats = with_activity("reading", [&] { return opened.table.stat(); });
     if (args.flag("--json"))
         fmt::print("{}\n", stat_json(stats));
     else

@@ -1,6 +1,7 @@
 #include "dump_json.hpp"
 
 #include "chunked_reading.hpp"
+#include "progress_bar.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -21,7 +22,9 @@ void print_json_dump(netshm::table &table)
     std::size_t bindings = 0;
     std::string body;
     std::string_view separator = "\n";
+    progress_bar bar("dumping", keys.size());
     for_each_chunk(table, keys, [&](std::span<const key_bindings> chunk) {
+        bar.advance(chunk.size());
         for (const key_bindings &bound : chunk) {
             fmt::format_to(std::back_inserter(body), "{}{{\"key\":{},\"values\":[", separator, bound.key);
             separator = ",\n";

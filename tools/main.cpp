@@ -3,6 +3,7 @@
 #include "arguments.hpp"
 #include "command.hpp"
 #include "help.hpp"
+#include "progress_bar.hpp"
 
 #include <netshm.hpp>
 
@@ -39,6 +40,8 @@ int run(const command &cmd, std::span<char *const> words)
 {
     try {
         arguments args = arguments::parse(cmd, words);
+        if (args.quiet())
+            progress_bar::silence();
         if (args.help_requested()) {
             fmt::print("{}", command_help(cmd));
             return finish_output(cmd.name, exit_ok);
@@ -64,6 +67,11 @@ int run(const command &cmd, std::span<char *const> words)
 int main(int argc, char **argv)
 {
     std::span<char *const> words(argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0));
+    // `netshm --quiet <subcommand> ...` is `netshm <subcommand> --quiet ...`.
+    if (!words.empty() && std::string_view(words[0]) == "--quiet") {
+        progress_bar::silence();
+        words = words.subspan(1);
+    }
     if (words.empty()) {
         fmt::print(stderr, "netshm: missing subcommand\nTry 'netshm --help'.\n");
         return exit_failure;

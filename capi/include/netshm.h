@@ -691,6 +691,48 @@ NETSHM_API int netshm_find(netshm_table *table, int32_t key, int32_t **value, si
 NETSHM_API int netshm_find_into(netshm_table *table, int32_t key, int32_t *buf, size_t cap,
                                 size_t *len);
 
+/** Where netshm_find_many() put one key's value. */
+typedef struct netshm_found {
+    size_t offset; /**< the value's first word in values (0 when unbound) */
+    size_t len;    /**< its length in words (0 when unbound) */
+    int rc;        /**< NETSHM_OK, or NETSHM_ENOTFOUND when the key is unbound */
+} netshm_found;
+
+/**
+ * Copies the newest binding of each of n keys into the caller's buffer, one
+ * value after another in key order (a key given twice: two copies), its
+ * cache misses overlapped with those of the other keys.  The keys go in
+ * chunks of 64, each chunk read from one snapshot of the table: with record
+ * locking under one read lock of the descriptor page, with mutex locking
+ * optimistically (a chunk a writer disturbed is read again, and after 64
+ * attempts under the writer mutex).  Different chunks may see different
+ * snapshots.
+ * @param table  the table.
+ * @param keys   the keys; may be NULL when n is 0.
+ * @param n      how many.
+ * @param[out] found  n entries: found[i] says where the value of keys[i] is,
+ *                    filled in full even when the buffer is too small.
+ *                    May be NULL when n is 0.
+ * @param values the buffer; may be NULL when cap is 0.
+ * @param cap    its capacity in words.
+ * @param[out] needed the words of all values (repeated keys counted again);
+ *                    may be NULL.  When cap is too small, the values that
+ *                    fit whole (offset + len <= cap) are copied, and
+ *                    NETSHM_ETOOBIG is returned.
+ * @retval NETSHM_OK        every value fitted (also when some keys are unbound).
+ * @retval NETSHM_ETOOBIG   the buffer is too small for all values.
+ * @retval NETSHM_EINVAL    NULL table, keys or found with n > 0, or values NULL with cap > 0.
+ * @retval NETSHM_ECORRUPT  the table is corrupt (a binding of one of the keys).
+ * @retval NETSHM_EDEADLK   the kernel reported a lock deadlock.
+ * @retval NETSHM_ECLOSED   the descriptor was closed.
+ * @retval NETSHM_EFORKED   the table was inherited across fork.
+ * @retval NETSHM_ESYS      an OS error (fcntl, mmap).
+ * @retval NETSHM_ENOMEM    out of memory.
+ * @threads Any thread; allowed from callbacks.
+ */
+NETSHM_API int netshm_find_many(netshm_table *table, const int32_t *keys, size_t n, netshm_found *found,
+                                int32_t *values, size_t cap, size_t *needed);
+
 /**
  * Frees memory returned by the library (netshm_find()).
  * @param memory the memory, or NULL (ignored).

@@ -1,7 +1,15 @@
-// netshm — C++20 header-only wrapper over the netshm C ABI.
-//
-// Move-only RAII handles, exceptions carrying the C result code and the
-// library's message, spans in and vectors out.  Only the C ABI is used here.
+/**
+ * @file netshm.hpp
+ * @brief netshm — C++20 header-only wrapper over the netshm C ABI.
+ *
+ * Move-only RAII handles (netshm::descriptor, netshm::table), exceptions
+ * carrying the C result code and the library's message (netshm::error and one
+ * subclass per code), values in as `std::span<const int32_t>` and out as
+ * `std::vector<int32_t>`, lambdas for groups, iteration and blocks.  Only the
+ * C ABI of netshm.h is used here: its reference says, function by function,
+ * what each call does, which errors it returns and its thread rules; the
+ * members below name the C function they call.
+ */
 #ifndef NETSHM_HPP
 #define NETSHM_HPP
 
@@ -21,18 +29,24 @@
 #include <utility>
 #include <vector>
 
+/// The C++ wrapper: everything of netshm.hpp.
 namespace netshm {
 
 // ------------------------------------------------------------------ errors
 
-// Every failure of the library: the C result code and the detail message.
-// Each result code has its own class derived from error, all of them direct
-// subclasses: catch error for every failure, a subclass for one code.  A code
-// this header does not know (from a newer library) is thrown as error itself.
+/// Every failure of the library: the C result code and the detail message.
+///
+/// Each result code has its own class derived from error, all of them direct
+/// subclasses: catch error for every failure, a subclass for one code.  A code
+/// this header does not know (from a newer library) is thrown as error itself.
 class error : public std::exception {
 public:
+    /// @param code a negative netshm_result
+    /// @param message the detail text (netshm_last_error() at the failure)
     error(int code, std::string message) : code_(code), message_(std::move(message)) {}
+    /// @return the C result code, a negative netshm_result
     [[nodiscard]] int code() const noexcept { return code_; }
+    /// @return the detail message, valid as long as the exception
     [[nodiscard]] const char *what() const noexcept override { return message_.c_str(); }
 
 private:
@@ -40,84 +54,88 @@ private:
     std::string message_;
 };
 
-// NETSHM_ENOTFOUND: no such key, object or name.
+/// NETSHM_ENOTFOUND: no such key, object or name.
 class not_found : public error {
 public:
     using error::error;
 };
-// NETSHM_ECORRUPT: the table violates the format.
+/// NETSHM_ECORRUPT: the table violates the format.
 class corrupt_file : public error {
 public:
     using error::error;
 };
-// NETSHM_EDEADLK: the kernel detected a lock deadlock.
+/// NETSHM_EDEADLK: the kernel detected a lock deadlock.
 class deadlock : public error {
 public:
     using error::error;
 };
-// NETSHM_EINVAL: an invalid argument.
+/// NETSHM_EINVAL: an invalid argument.
 class invalid_argument : public error {
 public:
     using error::error;
 };
-// NETSHM_ESYS: an OS call failed; sys_errno() is its errno.
+/// NETSHM_ESYS: an OS call failed; sys_errno() is its errno.
 class system_error : public error {
 public:
+    /// @param code NETSHM_ESYS
+    /// @param message the detail text
+    /// @param sys_errno the errno of the failed call (netshm_last_errno())
     system_error(int code, std::string message, int sys_errno)
         : error(code, std::move(message)), sys_errno_(sys_errno) {}
+    /// @return the errno of the OS call that failed
     [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
 
 private:
     int sys_errno_;
 };
-// NETSHM_ENOMEM: out of memory.
+/// NETSHM_ENOMEM: out of memory.
 class out_of_memory : public error {
 public:
     using error::error;
 };
-// NETSHM_ESELFLOCKED: a modification from a callable holding the table locked.
+/// NETSHM_ESELFLOCKED: a modification from a callable holding the table locked.
 class self_locked : public error {
 public:
     using error::error;
 };
-// NETSHM_ECLOSED: the descriptor or the handle is closed (or was moved from).
+/// NETSHM_ECLOSED: the descriptor or the handle is closed (or was moved from).
 class closed : public error {
 public:
     using error::error;
 };
-// NETSHM_ENOTSUP: not supported on this system.
+/// NETSHM_ENOTSUP: not supported on this system.
 class not_supported : public error {
 public:
     using error::error;
 };
-// NETSHM_EEXIST: the object exists (O_EXCL), or no unique name was found.
+/// NETSHM_EEXIST: the object exists (O_EXCL), or no unique name was found.
 class exists : public error {
 public:
     using error::error;
 };
-// NETSHM_ETOOBIG: a size limit of the format or the system was hit.
+/// NETSHM_ETOOBIG: a size limit of the format or the system was hit.
 class too_big : public error {
 public:
     using error::error;
 };
-// NETSHM_EFORKED: a handle inherited across fork, used in the child.
+/// NETSHM_EFORKED: a handle inherited across fork, used in the child.
 class forked : public error {
 public:
     using error::error;
 };
-// NETSHM_EBUSY: the object is in use in an incompatible way (record locking
-// and mutex locking on one object), or a table closed from a callback of its
-// own operation.
+/// NETSHM_EBUSY: the object is in use in an incompatible way (record locking
+/// and mutex locking on one object), or a table closed from a callback of its
+/// own operation.
 class busy : public error {
 public:
     using error::error;
 };
-// NETSHM_EREADONLY: a write on a table opened read-only.
+/// NETSHM_EREADONLY: a write on a table opened read-only.
 class read_only : public error {
 public:
     using error::error;
 };
-// NETSHM_ETIMEDOUT: a lock wait ran past the lock timeout (set_lock_timeout).
+/// NETSHM_ETIMEDOUT: a lock wait ran past the lock timeout (set_lock_timeout).
 class timed_out : public error {
 public:
     using error::error;
@@ -210,21 +228,38 @@ int guard(callback_context<F> &ctx, Body &&body) noexcept
 
 // --------------------------------------------------------------- objects
 
-enum class shm_type : int { file = NETSHM_TYPE_FILE, posix = NETSHM_TYPE_POSIX };
+/// Where an object lives (netshm_type).
+enum class shm_type : int {
+    file = NETSHM_TYPE_FILE,   ///< a regular file, named by its path
+    posix = NETSHM_TYPE_POSIX  ///< a POSIX shared-memory object, "/name"
+};
 
-// mutex: every process using the table must use this library (netshm.h).
-enum class locking : int { none = NETSHM_NO_LOCKING, record = NETSHM_RECORD_LOCKING, mutex = NETSHM_MUTEX_LOCKING };
+/// How a table is locked across processes (netshm_locking).
+enum class locking : int {
+    none = NETSHM_NO_LOCKING,          ///< no locks: one process, or readers only
+    record = NETSHM_RECORD_LOCKING,    ///< fcntl record locks, as OCamlnet's Record_locking
+    mutex = NETSHM_MUTEX_LOCKING       ///< a robust process-shared mutex: every process using the
+                                       ///< table must use this library (netshm.h)
+};
 
-// An open shared-memory object.  Move-only; closed by the destructor.
+/// An open shared-memory object.  Move-only; closed by the destructor.
 class descriptor {
 public:
+    /// A closed descriptor (every call but close() throws netshm::closed).
     descriptor() noexcept = default;
-    // Takes ownership of a handle obtained from the C API.
+    /// Takes ownership of a handle obtained from the C API.
+    /// @param handle what netshm_open() or the like gave, closed by this object
     [[nodiscard]] explicit descriptor(netshm_descr *handle) noexcept : handle_(handle) {}
 
-    // oflags: O_RDONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC as needed
-    // (netshm_open: no symbolic link followed with O_CREAT or O_TRUNC, and
-    // O_TRUNC refused with busy while a table is open on the object).
+    /// Opens or creates an object (netshm_open).
+    /// @param type file or POSIX object
+    /// @param name the file's path, or "/name" for a POSIX object
+    /// @param oflags O_RDONLY or O_RDWR with O_CREAT, O_EXCL, O_TRUNC as needed
+    ///     (no symbolic link followed with O_CREAT or O_TRUNC, and O_TRUNC
+    ///     refused with netshm::busy while a table is open on the object)
+    /// @param mode permissions of a new object
+    /// @return the open object
+    /// @throws error (a subclass per code) when netshm_open() fails
     [[nodiscard]] static descriptor open(shm_type type, const std::string &name, int oflags,
                                          unsigned mode = 0600)
     {
@@ -233,8 +268,13 @@ public:
         return descriptor(handle);
     }
 
-    // Every 'X' of the template's last component becomes a random [0-9A-Z]
-    // character.
+    /// Creates an object of a new, unique name (netshm_create_unique).
+    /// @param type file or POSIX object
+    /// @param name_template a name whose last component's every 'X' becomes
+    ///     a random [0-9A-Z] character
+    /// @param mode permissions of the new object
+    /// @return the new object; name() says its name
+    /// @throws exists when no unique name was found
     [[nodiscard]] static descriptor create_unique(shm_type type, const std::string &name_template,
                                                   unsigned mode = 0600)
     {
@@ -244,8 +284,14 @@ public:
         return descriptor(handle);
     }
 
-    // A POSIX object whose record locks live on a companion file, as OCamlnet
-    // 4.1.9 names them: the way to share POSIX tables with OCaml processes.
+    /// Opens a POSIX object whose record locks live on a companion file, as
+    /// OCamlnet 4.1.9 names them: the way to share POSIX tables with OCaml
+    /// processes (netshm_open_posix_lockfile).
+    /// @param shm_name the object, "/name"
+    /// @param lock_file the path of the companion lock file
+    /// @param oflags as for open()
+    /// @param mode permissions of a new object and lock file
+    /// @return the open object
     [[nodiscard]] static descriptor open_posix_lockfile(const std::string &shm_name,
                                                         const std::string &lock_file, int oflags,
                                                         unsigned mode = 0600)
@@ -255,9 +301,16 @@ public:
         return descriptor(handle);
     }
 
+    /// Not copyable: one object owns the handle.
     descriptor(const descriptor &) = delete;
+    /// Not copyable: one object owns the handle.
     descriptor &operator=(const descriptor &) = delete;
+    /// Takes over the handle of `other`, which is left closed.
+    /// @param other the descriptor moved from
     descriptor(descriptor &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    /// Closes this descriptor's handle, then takes over the handle of `other`.
+    /// @param other the descriptor moved from, left closed
+    /// @return this descriptor
     descriptor &operator=(descriptor &&other) noexcept
     {
         if (this != &other) {
@@ -266,29 +319,39 @@ public:
         }
         return *this;
     }
+    /// Closes the handle, ignoring a failure (close() reports one).
     ~descriptor() { release(); }
 
+    /// @return the object's name (netshm_name)
     [[nodiscard]] std::string name() const { return netshm_name(live()); }
+    /// @return whether the object is a file or a POSIX object (netshm_descr_type)
     [[nodiscard]] shm_type type() const { return static_cast<shm_type>(netshm_descr_type(live())); }
+    /// Changes the object's permissions (netshm_chmod).
+    /// @param mode the new permission bits
     void chmod(unsigned mode) { detail::check(netshm_chmod(live(), mode)); }
-    // -1 leaves the owner or the group unchanged.
+    /// Changes the object's owner and group (netshm_chown).
+    /// @param uid the new owner; -1 leaves it unchanged
+    /// @param gid the new group; -1 leaves it unchanged
     void chown(long uid, long gid) { detail::check(netshm_chown(live(), uid, gid)); }
-    // The longest wait of each lock of table::manage on this descriptor, and
-    // the lock timeout of the tables managed from it afterwards; 0 (the
-    // default) waits for ever.  netshm::timed_out when a wait runs out.
+    /// Sets the longest wait of each lock of table::manage on this descriptor,
+    /// and the lock timeout of the tables managed from it afterwards
+    /// (netshm_descr_set_lock_timeout); netshm::timed_out when a wait runs out.
+    /// @param limit the longest wait; 0 (the default) waits for ever
     void set_lock_timeout(std::chrono::milliseconds limit)
     {
         detail::check(netshm_descr_set_lock_timeout(live(), detail::timeout_milliseconds(limit)));
     }
 
-    // Closes now and reports a failure; closing twice does nothing.
+    /// Closes now and reports a failure (netshm_close); closing twice does nothing.
     void close()
     {
         if (handle_ != nullptr)
             detail::check(netshm_close(std::exchange(handle_, nullptr)));
     }
 
+    /// @return the C handle, still owned by this object; nullptr when closed
     [[nodiscard]] netshm_descr *handle() const noexcept { return handle_; }
+    /// @return whether the descriptor is open
     [[nodiscard]] explicit operator bool() const noexcept { return handle_ != nullptr; }
 
 private:
@@ -307,13 +370,20 @@ private:
     netshm_descr *handle_ = nullptr;
 };
 
-// Removes an object's name from the system.
+/// Removes an object's name from the system (netshm_unlink); processes that
+/// have it open keep using it.
+/// @param type file or POSIX object
+/// @param name the file's path or "/name"
+/// @throws not_found when there is no such object
 inline void unlink(shm_type type, const std::string &name)
 {
     detail::check(netshm_unlink(static_cast<netshm_type>(type), name.c_str()));
 }
 
-// Removes a POSIX object and its companion lock file.
+/// Removes a POSIX object and its companion lock file
+/// (netshm_unlink_posix_lockfile).
+/// @param shm_name the object, "/name"
+/// @param lock_file the path of the companion lock file
 inline void unlink_posix_lockfile(const std::string &shm_name, const std::string &lock_file)
 {
     detail::check(netshm_unlink_posix_lockfile(shm_name.c_str(), lock_file.c_str()));
@@ -321,75 +391,165 @@ inline void unlink_posix_lockfile(const std::string &shm_name, const std::string
 
 // ----------------------------------------------------------------- tables
 
-// Answers of block callables (find_blocks, write_blocks).
+/// Answers of block callables (table::find_blocks, table::write_blocks).
 enum class flow : int {
-    proceed = NETSHM_CONTINUE,              // go on with the next fragment
-    next = NETSHM_NEXT,                     // skip to the next (older) binding
-    stop = NETSHM_BREAK,                    // stop the whole operation
-    remove_binding = NETSHM_REMOVE_BINDING  // write_blocks: remove this binding
+    proceed = NETSHM_CONTINUE,              ///< go on with the next fragment
+    next = NETSHM_NEXT,                     ///< skip to the next (older) binding
+    stop = NETSHM_BREAK,                    ///< stop the whole operation
+    remove_binding = NETSHM_REMOVE_BINDING  ///< write_blocks: remove this binding
 };
 
-// Operations write_blocks must be told about before its callable may answer them.
-enum class ops : unsigned { none = 0, remove_binding = NETSHM_OP_REMOVE_BINDING };
+/// Operations table::write_blocks must be told about before its callable may
+/// answer them.
+enum class ops : unsigned {
+    none = 0,                                 ///< no operation beyond writing the fragments
+    remove_binding = NETSHM_OP_REMOVE_BINDING ///< the callable may answer flow::remove_binding
+};
+/// Both sets of operations.
+/// @param a operations
+/// @param b more operations
+/// @return the operations of a and b
 [[nodiscard]] constexpr ops operator|(ops a, ops b) noexcept
 {
     return static_cast<ops>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
 
-// The mapped object (table::memory): valid until the next call on the table.
+/// The mapped object (table::memory): valid until the next call on the table.
 struct memory_view {
-    std::span<int32_t> words;  // pages * words_per_page words, page 0 first
-    std::size_t pages;
-    std::size_t words_per_page;
+    std::span<int32_t> words;    ///< pages * words_per_page words, page 0 first
+    std::size_t pages;           ///< the object's size in pages
+    std::size_t words_per_page;  ///< the page size in 4-byte words
 };
 
-// What kind of damage table::check found (netshm_problem_kind).
+/// What kind of damage table::check found (netshm_problem_kind; netshm.h
+/// describes each kind).
 enum class problem_kind : int {
-    master = NETSHM_PROBLEM_MASTER,
-    descriptor = NETSHM_PROBLEM_DESCRIPTOR,
-    object_size = NETSHM_PROBLEM_OBJECT_SIZE,
-    extent = NETSHM_PROBLEM_EXTENT,
-    hash_cell = NETSHM_PROBLEM_HASH_CELL,
-    probe = NETSHM_PROBLEM_PROBE,
-    content_page = NETSHM_PROBLEM_CONTENT_PAGE,
-    follow_up = NETSHM_PROBLEM_FOLLOW_UP,
-    binding_chain = NETSHM_PROBLEM_BINDING_CHAIN,
-    free_list = NETSHM_PROBLEM_FREE_LIST,
-    page_shared = NETSHM_PROBLEM_PAGE_SHARED,
-    page_lost = NETSHM_PROBLEM_PAGE_LOST,
-    count = NETSHM_PROBLEM_COUNT,
-    tail = NETSHM_PROBLEM_TAIL
+    master = NETSHM_PROBLEM_MASTER,                ///< master page (page 0): magic or descriptor pointer
+    descriptor = NETSHM_PROBLEM_DESCRIPTOR,        ///< descriptor page: magic or a counter out of range
+    object_size = NETSHM_PROBLEM_OBJECT_SIZE,      ///< the object is smaller than its page count says
+    extent = NETSHM_PROBLEM_EXTENT,                ///< a hash extent out of range, overlapping or mis-sized
+    hash_cell = NETSHM_PROBLEM_HASH_CELL,          ///< a hash cell: bad pointer or nonzero spare words
+    probe = NETSHM_PROBLEM_PROBE,                  ///< a key not reachable by probing, or bound in two cells
+    content_page = NETSHM_PROBLEM_CONTENT_PAGE,    ///< a binding's first page: magic, key, offset or length
+    follow_up = NETSHM_PROBLEM_FOLLOW_UP,          ///< a follow-up page: magic, key, sequence or chain length
+    binding_chain = NETSHM_PROBLEM_BINDING_CHAIN,  ///< a key's older-binding chain: bad pointer or a cycle
+    free_list = NETSHM_PROBLEM_FREE_LIST,          ///< the free list: bad pointer, magic, cycle
+    page_shared = NETSHM_PROBLEM_PAGE_SHARED,      ///< a page reached twice (two owners, or a cycle)
+    page_lost = NETSHM_PROBLEM_PAGE_LOST,          ///< a page nobody owns: not hash, content nor free
+    count = NETSHM_PROBLEM_COUNT,                  ///< a descriptor counter disagrees with the walk
+    tail = NETSHM_PROBLEM_TAIL                     ///< nonzero bytes after the last page
 };
 
-// One problem table::check found.
+/// One problem table::check found.
 struct problem {
-    problem_kind kind;
-    int32_t page;  // -1: the object as a whole
-    std::string message;
+    problem_kind kind;    ///< what kind of damage
+    int32_t page;         ///< the page it is on; -1: the object as a whole
+    std::string message;  ///< what is wrong, for a person
 };
 
-// table::stat's answer; struct_size is what the library filled.
+/// table::stat's answer (netshm_stats); struct_size is what the library filled.
 using stats = netshm_stats;
-// What table::repair() did (netshm_repair_report).
+/// What table::repair() did (netshm_repair_report).
 using repair_report = netshm_repair_report;
 
-// A table managed on an open descriptor, which must outlive it.  Move-only;
-// closed by the destructor.  A handle must not be used in a forked child.
-//
-// Callables given to the methods below may throw: the exception is carried
-// across the C ABI, the library releases every lock the call took, and the
-// exception is rethrown unchanged.  Callables of iter, iter_keys, fold,
-// find_blocks and write_blocks may read the table; modifying it throws
-// self_locked.  The callable of group may do anything.
+/// What table::find_many found, one entry per key in key order, each the
+/// key's value or nullopt when unbound.  It owns its buffers and keeps them
+/// between calls: refilled by a find_many no larger than before, it allocates
+/// nothing.  Views into it are valid until it is refilled or destroyed.
+class found_values {
+public:
+    /// An entry: the key's newest value, or nullopt when unbound.
+    using value_type = std::optional<std::span<const int32_t>>;
+
+    /// An input iterator over the entries, in key order.
+    class iterator {
+    public:
+        using value_type = found_values::value_type;  ///< an entry
+        using difference_type = std::ptrdiff_t;  ///< as input iterators have
+        /// An iterator of no object.
+        iterator() = default;
+        /// @return the entry it is at
+        value_type operator*() const { return (*owner_)[index_]; }
+        /// Moves to the next entry.
+        /// @return this iterator
+        iterator &operator++() noexcept
+        {
+            ++index_;
+            return *this;
+        }
+        /// Moves to the next entry.
+        /// @return the iterator as it was
+        iterator operator++(int) noexcept
+        {
+            iterator before = *this;
+            ++index_;
+            return before;
+        }
+        /// @return whether both are at the same entry
+        bool operator==(const iterator &other) const noexcept { return index_ == other.index_; }
+
+    private:
+        friend class found_values;
+        iterator(const found_values *owner, std::size_t index) noexcept : owner_(owner), index_(index) {}
+        const found_values *owner_ = nullptr;
+        std::size_t index_ = 0;
+    };
+
+    /// @return the number of entries (keys asked for)
+    [[nodiscard]] std::size_t size() const noexcept { return found_.size(); }
+    /// @return whether no key was asked for
+    [[nodiscard]] bool empty() const noexcept { return found_.empty(); }
+    /// @param i the index of a key in the call's keys
+    /// @return that key's value, or nullopt when unbound
+    [[nodiscard]] value_type operator[](std::size_t i) const
+    {
+        const netshm_found &f = found_[i];
+        if (f.rc != NETSHM_OK)
+            return std::nullopt;
+        return std::span<const int32_t>(values_.data() + f.offset, f.len);
+    }
+    /// @return an iterator at the first entry
+    [[nodiscard]] iterator begin() const noexcept { return {this, 0}; }
+    /// @return an iterator past the last entry
+    [[nodiscard]] iterator end() const noexcept { return {this, found_.size()}; }
+
+private:
+    friend class table;
+    std::vector<netshm_found> found_;
+    // Grown to the largest batch's words, never shrunk: refilling reuses it.
+    std::vector<int32_t> values_;
+};
+
+/// A table managed on an open descriptor, which must outlive it.  Move-only;
+/// closed by the destructor.  A handle must not be used in a forked child.
+///
+/// Callables given to the methods below may throw: the exception is carried
+/// across the C ABI, the library releases every lock the call took, and the
+/// exception is rethrown unchanged.  Callables of iter, iter_keys, fold,
+/// find_blocks and write_blocks may read the table; modifying it throws
+/// self_locked.  The callable of group may do anything.
+///
+/// Every member that reaches the table throws netshm::closed on a closed
+/// table, and netshm::error (the subclass of its code) when the C function it
+/// calls fails.
 class table {
 public:
+    /// A closed table (every call but close() throws netshm::closed).
     table() noexcept = default;
-    // Takes ownership of a handle obtained from the C API.
+    /// Takes ownership of a handle obtained from the C API.
+    /// @param handle what netshm_manage() gave, closed by this object
     [[nodiscard]] explicit table(netshm_table *handle) noexcept : handle_(handle) {}
 
-    // pagesize 0: the table's own page size, or 256 for a new table.
-    // init: re-initialise the table (deleting every binding), sized for about
-    // this many keys; without it an existing table is kept.
+    /// Manages the table of an object (netshm_manage), creating it in an
+    /// empty object.
+    /// @param descr the open object; it must outlive the table
+    /// @param lock how processes lock the table
+    /// @param pagesize 0: the table's own page size, or 256 for a new table
+    /// @param init re-initialise the table (deleting every binding), sized for
+    ///     about this many keys; without it an existing table is kept
+    /// @return the table
+    /// @throws invalid_argument for a negative init
+    /// @throws corrupt_file when the object holds a damaged table or other data
     [[nodiscard]] static table manage(descriptor &descr, locking lock, unsigned pagesize = 0,
                                       std::optional<long long> init = {})
     {
@@ -403,9 +563,16 @@ public:
         return table(handle);
     }
 
+    /// Not copyable: one object owns the handle.
     table(const table &) = delete;
+    /// Not copyable: one object owns the handle.
     table &operator=(const table &) = delete;
+    /// Takes over the handle of `other`, which is left closed.
+    /// @param other the table moved from
     table(table &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    /// Closes this table's handle, then takes over the handle of `other`.
+    /// @param other the table moved from, left closed
+    /// @return this table
     table &operator=(table &&other) noexcept
     {
         if (this != &other) {
@@ -414,11 +581,12 @@ public:
         }
         return *this;
     }
+    /// Closes the handle, ignoring a failure (close() reports one).
     ~table() { release(); }
 
-    // Closes now and reports a failure (e.g. inside a group; netshm::busy from
-    // a callback of the table's own operation, the table then stays open);
-    // closing twice does nothing.
+    /// Closes now and reports a failure (netshm_table_close), e.g. inside a
+    /// group, or netshm::busy from a callback of the table's own operation (the
+    /// table then stays open); closing twice does nothing.
     void close()
     {
         if (handle_ != nullptr) {
@@ -427,33 +595,46 @@ public:
         }
     }
 
+    /// @return the C handle, still owned by this object; nullptr when closed
     [[nodiscard]] netshm_table *handle() const noexcept { return handle_; }
+    /// @return whether the table is open
     [[nodiscard]] explicit operator bool() const noexcept { return handle_ != nullptr; }
 
-    // The longest wait of each lock of this table's operations, in both
-    // locking modes; 0 waits for ever (the default, or the descriptor's).  A
-    // wait that runs out throws netshm::timed_out, the operation having taken
-    // no lock and changed nothing (netshm_set_lock_timeout).
+    /// Sets the longest wait of each lock of this table's operations, in both
+    /// locking modes (netshm_set_lock_timeout). A wait that runs out throws
+    /// netshm::timed_out, the operation having taken no lock and changed nothing.
+    /// @param limit the longest wait; 0 waits for ever (the default, or the descriptor's)
     void set_lock_timeout(std::chrono::milliseconds limit)
     {
         detail::check(netshm_set_lock_timeout(live(), detail::timeout_milliseconds(limit)));
     }
 
-    // Adds a binding; older bindings of key stay, hidden.
+    /// Adds a binding; older bindings of key stay, hidden (netshm_add).
+    /// @param key the key
+    /// @param value the words bound to it, copied into the table
     void add(int32_t key, std::span<const int32_t> value)
     {
         detail::check(netshm_add(live(), key, value.data(), value.size()));
     }
-    // Replaces the newest binding of key, or adds one.
+    /// Replaces the newest binding of key, or adds one (netshm_replace).
+    /// @param key the key
+    /// @param value the words bound to it, copied into the table
     void replace(int32_t key, std::span<const int32_t> value)
     {
         detail::check(netshm_replace(live(), key, value.data(), value.size()));
     }
-    // Removes the newest binding of key (nothing if unbound).
+    /// Removes the newest binding of key, making the previous one visible; nothing
+    /// if key is unbound (netshm_remove).
+    /// @param key the key
     void remove(int32_t key) { detail::check(netshm_remove(live(), key)); }
+    /// @param key the key
+    /// @return whether key is bound (netshm_mem)
     [[nodiscard]] bool mem(int32_t key) { return detail::check(netshm_mem(live(), key)) != 0; }
 
-    // The newest binding of key; throws not_found.
+    /// The newest binding of key (netshm_find_into).
+    /// @param key the key
+    /// @return a copy of its words
+    /// @throws not_found when key is unbound
     [[nodiscard]] std::vector<int32_t> find(int32_t key)
     {
         std::vector<int32_t> value;
@@ -461,6 +642,9 @@ public:
             detail::throw_error(rc);
         return value;
     }
+    /// The newest binding of key, if any (netshm_find_into).
+    /// @param key the key
+    /// @return a copy of its words, or std::nullopt when key is unbound
     [[nodiscard]] std::optional<std::vector<int32_t>> try_find(int32_t key)
     {
         std::vector<int32_t> value;
@@ -468,14 +652,48 @@ public:
             return std::nullopt;
         return value;
     }
-    // Copies the newest binding of key into `out`, reusing its storage;
-    // false (and `out` empty) if key is unbound.
+    /// Copies the newest binding of key into `out`, reusing its storage
+    /// (netshm_find_into).
+    /// @param key the key
+    /// @param[out] out the binding's words; empty when key is unbound
+    /// @return whether key is bound
     [[nodiscard]] bool find_into(int32_t key, std::vector<int32_t> &out)
     {
         return fetch(key, out) == NETSHM_OK;
     }
 
-    // Every binding of key, newest first.
+    /// The newest binding of each key, in one call that overlaps their cache
+    /// misses (netshm_find_many).
+    /// @param keys the keys; a key given twice gets two entries
+    /// @return one entry per key, in key order
+    [[nodiscard]] found_values find_many(std::span<const int32_t> keys)
+    {
+        found_values out;
+        find_many(keys, out);
+        return out;
+    }
+    /// The same into `out`, reusing its buffers (no allocation once warm).
+    /// @param keys the keys
+    /// @param out refilled with one entry per key
+    void find_many(std::span<const int32_t> keys, found_values &out)
+    {
+        netshm_table *t = live();
+        out.found_.resize(keys.size());
+        std::size_t needed = 0;
+        int rc = netshm_find_many(t, keys.data(), keys.size(), out.found_.data(), out.values_.data(),
+                                  out.values_.size(), &needed);
+        // Too small: grow to what was needed, again while writers grow values.
+        while (rc == NETSHM_ETOOBIG) {
+            out.values_.resize(needed);
+            rc = netshm_find_many(t, keys.data(), keys.size(), out.found_.data(), out.values_.data(),
+                                  out.values_.size(), &needed);
+        }
+        detail::check(rc);
+    }
+
+    /// Every binding of key, newest first (netshm_find_all).
+    /// @param key the key
+    /// @return copies of the bindings; empty when key is unbound
     [[nodiscard]] std::vector<std::vector<int32_t>> find_all(int32_t key)
     {
         std::vector<std::vector<int32_t>> values;
@@ -487,8 +705,10 @@ public:
         return values;
     }
 
-    // f(key, value) for every binding, a key's bindings newest first; the
-    // value span is valid during the call only.
+    /// Calls f(key, value) for every binding, a key's bindings newest first
+    /// (netshm_iter).
+    /// @tparam F invocable as f(int32_t, std::span<const int32_t>)
+    /// @param f the callable; the value span is valid during the call only
     template <class F>
         requires std::invocable<F &, int32_t, std::span<const int32_t>>
     void iter(F &&f)
@@ -497,7 +717,9 @@ public:
         detail::finish(netshm_iter(live(), &binding_trampoline<std::remove_reference_t<F>>, &ctx), ctx);
     }
 
-    // f(key) once for every bound key.
+    /// Calls f(key) once for every bound key (netshm_iter_keys).
+    /// @tparam F invocable as f(int32_t)
+    /// @param f the callable
     template <class F>
         requires std::invocable<F &, int32_t>
     void iter_keys(F &&f)
@@ -506,7 +728,13 @@ public:
         detail::finish(netshm_iter_keys(live(), &key_trampoline<std::remove_reference_t<F>>, &ctx), ctx);
     }
 
-    // acc = f(key, value, acc) for every binding, as iter visits them.
+    /// Folds the bindings: acc = f(key, value, acc) for every binding, as iter
+    /// visits them.
+    /// @tparam T the accumulator's type
+    /// @tparam F invocable as f(int32_t, std::span<const int32_t>, T), returning a T
+    /// @param f the callable
+    /// @param init the accumulator's first value
+    /// @return the last accumulator
     template <class T, class F>
         requires std::invocable<F &, int32_t, std::span<const int32_t>, T>
     [[nodiscard]] T fold(F &&f, T init)
@@ -515,7 +743,7 @@ public:
         return init;
     }
 
-    // The number of bindings (a key bound twice counts twice).
+    /// @return the number of bindings, a key bound twice counting twice (netshm_length)
     [[nodiscard]] std::size_t length()
     {
         std::size_t n = 0;
@@ -523,8 +751,11 @@ public:
         return n;
     }
 
-    // Runs f() with the locks of the operations inside kept until it returns
-    // (no rollback: not a transaction); returns what f returns.  Groups nest.
+    /// Runs f() with the locks of the operations inside kept until it returns
+    /// (netshm_group): no rollback, not a transaction.  Groups nest.
+    /// @tparam F invocable without arguments
+    /// @param f the callable; it may do anything with the table
+    /// @return what f returns
     template <class F>
         requires std::invocable<F &>
     std::invoke_result_t<F &> group(F &&f)
@@ -532,9 +763,13 @@ public:
         return grouped(&netshm_group, f);
     }
 
-    // Like group, but takes the descriptor page's write lock up front: read-
-    // modify-write groups (find, then replace) of several processes then
-    // serialize, where plain groups can throw netshm::deadlock.
+    /// Like group, but takes the descriptor page's write lock up front
+    /// (netshm_group_write): read-modify-write groups (find, then replace) of
+    /// several processes then serialize, where plain groups can throw
+    /// netshm::deadlock.
+    /// @tparam F invocable without arguments
+    /// @param f the callable; it may do anything with the table
+    /// @return what f returns
     template <class F>
         requires std::invocable<F &>
     std::invoke_result_t<F &> group_write(F &&f)
@@ -542,10 +777,14 @@ public:
         return grouped(&netshm_group_write, f);
     }
 
-    // f(fragment) for each fragment of each binding of key, newest binding
-    // first, then f(std::nullopt) at the binding's end.  Fragments point into
-    // the shared memory (read-locked only: do not cast away const).  f answers
-    // flow::proceed, next or stop (void means proceed).
+    /// Calls f(fragment) for each fragment of each binding of key, newest
+    /// binding first, then f(std::nullopt) at the binding's end
+    /// (netshm_find_blocks).  Fragments point into the shared memory
+    /// (read-locked only: do not cast away const).
+    /// @tparam F invocable as f(std::optional<std::span<const int32_t>>),
+    ///     answering a flow (proceed, next or stop) or void (proceed)
+    /// @param key the key
+    /// @param f the callable
     template <class F>
         requires std::invocable<F &, std::optional<std::span<const int32_t>>>
     void find_blocks(int32_t key, F &&f)
@@ -556,9 +795,15 @@ public:
                        ctx);
     }
 
-    // Like find_blocks with writable, write-locked fragments.  f may answer
-    // flow::remove_binding when `announced` contains ops::remove_binding (else
-    // invalid_argument); the last non-proceed answer of a binding decides.
+    /// Like find_blocks with writable, write-locked fragments
+    /// (netshm_write_blocks).
+    /// @tparam F invocable as f(std::optional<std::span<int32_t>>), answering a
+    ///     flow or void (proceed)
+    /// @param key the key
+    /// @param f the callable; it may answer flow::remove_binding when
+    ///     `announced` contains ops::remove_binding (else invalid_argument); the
+    ///     last non-proceed answer of a binding decides
+    /// @param announced the operations f may answer
     template <class F>
         requires std::invocable<F &, std::optional<std::span<int32_t>>>
     void write_blocks(int32_t key, F &&f, ops announced = ops::none)
@@ -569,10 +814,12 @@ public:
                        ctx);
     }
 
-    // Writes every binding to fd as Netshm.dump prints it.
+    /// Writes every binding to fd as Netshm.dump prints it (netshm_dump).
+    /// @param fd an open file descriptor, left open
     void dump(int fd) { detail::check(netshm_dump(live(), fd)); }
 
-    // The mapped object; valid until the next call on this table.
+    /// @return the mapped object (netshm_memory), valid until the next call on
+    ///     this table
     [[nodiscard]] memory_view memory()
     {
         int32_t *base = nullptr;
@@ -582,8 +829,8 @@ public:
         return view;
     }
 
-    // Verifies the whole table (netshm_check): the problems found, in page
-    // order; empty when the table is sound.
+    /// Verifies the whole table, in one state of it (netshm_check).
+    /// @return the problems found, in page order; empty when the table is sound
     [[nodiscard]] std::vector<problem> check()
     {
         std::vector<problem> found;
@@ -595,7 +842,9 @@ public:
         return found;
     }
 
-    // The table's statistics; throws corrupt_file when check() would find a problem.
+    /// The table's statistics, read in one state of it (netshm_stat).
+    /// @return the statistics; struct_size says how much the library filled
+    /// @throws corrupt_file when check() would find a problem
     [[nodiscard]] stats stat()
     {
         stats s{};
@@ -604,10 +853,11 @@ public:
         return s;
     }
 
-    // Rebuilds the index, counters and free list from the content pages
-    // under the exclusive lock (netshm_repair): what was kept, dropped and
-    // reclaimed.  Throws corrupt_file when the descriptor's structure is too
-    // damaged to find the pages by.
+    /// Rebuilds the index, counters and free list from the content pages under
+    /// the exclusive lock (netshm_repair).
+    /// @return what was kept, dropped and reclaimed
+    /// @throws corrupt_file when the descriptor's structure is too damaged to
+    ///     find the pages by
     repair_report repair()
     {
         repair_report r{};

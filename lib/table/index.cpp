@@ -50,14 +50,6 @@ table::cell_ref table::probe(const header &h, std::int32_t key, bool spare) cons
                                            h.extents[0].first_page, last_hash_page(h)));
 }
 
-std::int32_t table::bound_page(const header &h, const cell_ref &cell) const
-{
-    if (!cell.found || cell.ptr == ptr_unbound || cell.ptr == ptr_never_used)
-        return 0;
-    check_content_page(h, cell.ptr, "hash cell pointer", cell.page);
-    return cell.ptr;
-}
-
 table::cell_ref table::probe_for_addition(header &h, std::int32_t key, bool &claims_cell)
 {
     cell_ref cell = probe(h, key, false);

@@ -202,27 +202,36 @@ table::memory_view table::memory()
     return {base_, static_cast<std::size_t>(total_pages), static_cast<std::size_t>(words_per_page_)};
 }
 
-void table::check_content_page(const header &h, std::int32_t page, const char *what,
-                               std::int32_t referrer) const
+void table::outside_content_pages(std::int32_t page, const char *what, std::int32_t referrer) const
 {
-    if (!h.is_data_page(page))
-        corrupt(fmt::format("page {}: {} {} is outside the content pages", referrer, what, page));
+    corrupt(fmt::format("page {}: {} {} is outside the content pages", referrer, what, page));
 }
 
-table::binding table::read_binding(const header &h, std::int32_t page, std::int32_t key) const
+table::binding_head table::read_head_checked(const header &h, std::int32_t page, std::int32_t key) const
 {
     if (std::int32_t magic = load(page, c_magic); magic != content_magic)
         corrupt(fmt::format("page {}: bad content page magic {:#010x}", page, bits(magic)));
     if (std::int32_t stored = load(page, c_key); stored != key)
         corrupt(fmt::format("page {}: binding of key {} found for key {}", page, stored, key));
-    std::int32_t next = load(page, c_next_page);
-    binding b{page, load(page, c_older_binding), load(page, c_value_length), {}};
-    if (b.older != 0)
-        check_content_page(h, b.older, "older binding", page);
+    binding_head head{load(page, c_next_page), load(page, c_older_binding), load(page, c_value_length)};
+    if (head.older != 0)
+        check_content_page(h, head.older, "older binding", page);
     if (std::int32_t offset = load(page, c_value_offset); offset != 0)
         corrupt(fmt::format("page {}: value offset {} is not 0", page, offset));
-    if (b.length < 0 || pages_for_value(b.length, words_per_page_) > h.total_pages)
-        corrupt(fmt::format("page {}: value length {} is impossible", page, b.length));
+    // A value that fits in its first page needs no division to be possible.
+    if (head.length < 0 ||
+        (head.length > words_per_page_ - c_data && pages_for_value(head.length, words_per_page_) > h.total_pages))
+        corrupt(fmt::format("page {}: value length {} is impossible", page, head.length));
+    if (head.length <= words_per_page_ - c_data && head.next != 0)
+        corrupt(fmt::format("page {}: the value continues past its length {}", page, head.length));
+    return head;
+}
+
+table::binding table::read_binding(const header &h, std::int32_t page, std::int32_t key) const
+{
+    binding_head head = read_head(h, page, key);
+    std::int32_t next = head.next;
+    binding b{page, head.older, head.length, {}};
     b.pages.reserve(static_cast<std::size_t>(pages_for_value(b.length, words_per_page_)));
     b.pages.push_back(page);
     std::int64_t remaining = b.length - std::min<std::int64_t>(b.length, words_per_page_ - c_data);

@@ -62,6 +62,20 @@ public:
     bool find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink);
     std::int64_t length();
 
+    // find_many (doc/locking.md, "Batch reads"): the newest value of each
+    // key, copied one after another into `values` where it fits, the words
+    // of all of them returned.  Keys go in chunks of up to find_many_chunk,
+    // each chunk one snapshot of the table; report(first, slots) hands over
+    // the slots of keys[first ..] once their chunk is done.
+    struct found_slot {
+        std::size_t offset;
+        std::size_t length;
+        bool bound;
+    };
+    static constexpr std::size_t find_many_chunk = 64;
+    std::size_t find_many(std::span<const std::int32_t> keys, std::span<std::int32_t> values,
+                          function_ref<void(std::size_t, std::span<const found_slot>)> report);
+
     // Callback operations return 0 or the callback's negative answer.
     int find_all(std::int32_t key, function_ref<int(const std::int32_t *, std::size_t)> fn);
     int iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn);
@@ -223,7 +237,13 @@ private:
     void resize_hash(header &h);
     void rehash_into_spares(const header &h);
     // The newest binding's first page (validated), or 0 if the key is unbound.
-    std::int32_t bound_page(const header &h, const cell_ref &cell) const;
+    std::int32_t bound_page(const header &h, const cell_ref &cell) const
+    {
+        if (!cell.found || cell.ptr == layout::ptr_unbound || cell.ptr == layout::ptr_never_used)
+            return 0;
+        check_content_page(h, cell.ptr, "hash cell pointer", cell.page);
+        return cell.ptr;
+    }
 
     // bindings
     struct binding {
@@ -232,6 +252,28 @@ private:
         std::int64_t length;
         page_list pages;  // every page of the value, in order
     };
+    // A binding's first page, validated: its next page (0 when the value
+    // fits in it), older binding and value length.
+    struct binding_head {
+        std::int32_t next;
+        std::int32_t older;
+        std::int64_t length;
+    };
+    // Inline for a value that fits in its first page, the common case; any
+    // other, or any doubt, read_head_checked decides (and names the damage).
+    binding_head read_head(const header &h, std::int32_t page, std::int32_t key) const
+    {
+        const std::int32_t *words = page_words(page);
+        binding_head head{shared::load(words + layout::c_next_page), shared::load(words + layout::c_older_binding),
+                          shared::load(words + layout::c_value_length)};
+        if (shared::load(words + layout::c_magic) == layout::content_magic &&
+            shared::load(words + layout::c_key) == key && shared::load(words + layout::c_value_offset) == 0 &&
+            head.next == 0 && head.length >= 0 && head.length <= words_per_page_ - layout::c_data &&
+            (head.older == 0 || h.is_data_page(head.older)))
+            return head;
+        return read_head_checked(h, page, key);
+    }
+    binding_head read_head_checked(const header &h, std::int32_t page, std::int32_t key) const;
     binding read_binding(const header &h, std::int32_t page, std::int32_t key) const;
     // Writes the value into the allocated `pages`; returns the first.
     std::int32_t write_binding(std::int32_t key, std::span<const std::int32_t> value, std::int32_t older,
@@ -240,6 +282,14 @@ private:
     // Calls fn(fragment, length) for each fragment; returns the first answer
     // other than answer_continue, or answer_continue.
     int visit_fragments(const binding &b, function_ref<int(std::int32_t *, std::size_t)> fn) const;
+
+    // iter: the value of the binding at `page` copied into `value` (under a
+    // lock that keeps writers out); returns the older binding's page.
+    std::int32_t read_value(const header &h, std::int32_t page, std::int32_t key,
+                            std::vector<std::int32_t> &value) const;
+    // iter: starts loading the binding's first page of a cell some cells
+    // after cell `index` (what it reads there is only a hint).
+    void prefetch_binding_ahead(const header &h, std::int64_t index) const noexcept;
 
     // Read-locks each binding of key in turn (OCamlnet's hand-over) and calls
     // visit with it as a callback; visit answers as a block callback does.
@@ -328,8 +378,13 @@ private:
     // A store that makes what was stored before it part of the table: a
     // process killed after it has stored all of that (program order).
     void publish(std::int32_t page, int word, std::int32_t value) { shared::publish(page_words(page) + word, value); }
-    void check_content_page(const header &h, std::int32_t page, const char *what,
-                            std::int32_t referrer) const;
+    // Inline: every find checks a page or two (the error is out of line).
+    void check_content_page(const header &h, std::int32_t page, const char *what, std::int32_t referrer) const
+    {
+        if (!h.is_data_page(page))
+            outside_content_pages(page, what, referrer);
+    }
+    [[noreturn]] void outside_content_pages(std::int32_t page, const char *what, std::int32_t referrer) const;
     // Copies `count` words of a value into shared memory; one atomic store a
     // word with mutex locking.
     void store_words(std::int32_t *target, const std::int32_t *source, std::size_t count) noexcept;
@@ -356,6 +411,11 @@ private:
     std::optional<bool> optimistic_lookup(std::int32_t key, bool copy);
     std::optional<bool> optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink);
     std::optional<std::int64_t> optimistic_length();
+    // One chunk of find_many against the validated header `h`, its values
+    // copied from `offset` on with atomic loads if `racy` (an optimistic
+    // read); returns the offset after them.
+    std::size_t find_chunk(const header &h, std::span<const std::int32_t> keys, found_slot *slots,
+                           std::span<std::int32_t> values, std::size_t offset, bool racy) const;
 
     std::shared_ptr<shm_object> object_;
     bool writable_;

@@ -53,6 +53,24 @@ CONFIGURATIONS = {
                             'iteration, exclusive for writes).',
 }
 
+# Records of test/bench/peers/find_many_lmdb.cpp: "batch MODE", netshm_find_many and LMDB
+# batched reads in one process.
+BATCH_SYSTEMS = {
+    'batch none': 'find_many, no locking',
+    'batch mutex': 'find_many, mutex locking',
+    'batch record': 'find_many, record locking',
+}
+BATCH_SIZES = [64, 8, 1]
+# Records of test/bench/python_bench.py: W1's lookups from Python, system "python".
+PYTHON_SYSTEMS = {
+    'python netshm mutex': 'Python netshm, mutex locking',
+    'python netshm record': 'Python netshm, record locking',
+    'python lmdb': 'Python python3-lmdb',
+    'python tdb': 'Python python3-tdb',
+}
+PYTHON_PHASES = ['load', 'find_hit', 'find_many64']
+LABELS = {**SYSTEMS, **BATCH_SYSTEMS, **PYTHON_SYSTEMS}
+
 # Phases of test/bench/netshm_readers.cpp: reads/s of R readers under a paced writer.
 READER_COUNTS = [1, 2]
 PHASE_LABELS = {f'paced_readers_{r}': f"reads/s of {r} reader{'s' if r > 1 else ''} under a paced writer"
@@ -72,6 +90,20 @@ TARGETS = [
     (8, 'netshm mutex', 'find_hit', 'boost sharable_mutex', 'find_hit', 1.5),
     (8, 'netshm mutex', 'mp_mixed', 'boost sharable_mutex', 'mp_mixed', 1.0),
     (8, 'netshm mutex', 'paced_readers_2', 'netshm mutex', 'paced_readers_1', 1.7),
+    (18, 'batch none', 'find_many_64', 'batch none', 'lmdb_64', 5.0),
+    (18, 'batch mutex', 'find_many_64', 'batch mutex', 'lmdb_64', 5.0),
+    (18, 'batch record', 'find_many_64', 'batch record', 'lmdb_64', 2.0),
+    (18, 'netshm none', 'iter', 'lmdb nosync', 'iter', 0.5),
+    (18, 'netshm mutex', 'iter', 'lmdb nosync', 'iter', 0.5),
+    (18, 'netshm record', 'iter', 'lmdb nosync', 'iter', 0.5),
+    (18, 'netshm none', 'find_hit', 'lmdb nosync', 'find_hit', 0.75),
+    (18, 'netshm mutex', 'find_hit', 'lmdb nosync', 'find_hit', 0.75),
+    (18, 'batch none', 'find_many_1', 'batch none', 'find_into', 1.0),
+    (18, 'batch mutex', 'find_many_1', 'batch mutex', 'find_into', 1.0),
+    (18, 'batch record', 'find_many_1', 'batch record', 'find_into', 1.0),
+    (19, 'python netshm mutex', 'find_hit', 'python lmdb', 'find_hit', 0.5),
+    (19, 'python netshm mutex', 'find_many64', 'python lmdb', 'find_hit', 1.5),
+    (19, 'python netshm record', 'find_many64', 'python lmdb', 'find_hit', 1.5),
 ]
 
 PACKAGES = ['libtdb1', 'liblmdb0', 'libboost-dev', 'libocamlnet-ocaml-dev', 'g++', 'strace', 'gnuplot-nox']
@@ -194,9 +226,9 @@ def targets_table(rates):
     for issue, a, pa, b, pb, factor in TARGETS:
         r, rounds = ratio(rates, a, pa, b, pb)
         if a == b:
-            what = f'{SYSTEMS[a]}: {PHASE_LABELS.get(pa, pa)} ÷ {PHASE_LABELS.get(pb, pb)}'
+            what = f'{LABELS[a]}: {PHASE_LABELS.get(pa, pa)} ÷ {PHASE_LABELS.get(pb, pb)}'
         else:
-            what = f'{SYSTEMS[a]} {pa} ÷ {SYSTEMS[b]} {pb}'
+            what = f'{LABELS[a]} {pa} ÷ {LABELS[b]} {pb}'
         if r is None:
             lines.append(f'| {issue} | {what} | not measured | | ≥ {factor:g} | not met |')
             continue
@@ -321,6 +353,76 @@ def floor_section(rates):
     return lines
 
 
+def batch_section(rates):
+    if not any(name in rates for name in BATCH_SYSTEMS):
+        return ['Not measured in this run.']
+    lines = [
+        'test/bench/peers/find_many_lmdb.cpp loads W1 into a netshm file table (page size 256) and into LMDB '
+        '(as lmdb_w1.cpp), then makes 5 passes over W1\'s find_hit order, interleaved in one process: for '
+        'each batch size B, LMDB with one read transaction per batch of B (`mdb_get` for each key, the value '
+        'copied out) and `netshm_find_many` in batches of B; and `netshm_find_into` one key at a time. The '
+        'program reports the median of its passes; below, the median of the rounds and the ratio of those '
+        'medians. Issue 18\'s targets (in the table of targets above): find_many ≥ 5 × LMDB in batches of 64 '
+        'without locking and with mutex locking, ≥ 2 × with record locking (one `fcntl` pair per 64 keys), '
+        'and a batch of 1 no slower than `netshm_find_into`.',
+        '',
+        '| locking | batch | find_many lookups/s | LMDB lookups/s | find_many ÷ LMDB | per round |',
+        '|---|---:|---:|---:|---:|---|',
+    ]
+    for name, what in BATCH_SYSTEMS.items():
+        phases = rates.get(name, {})
+        for b in BATCH_SIZES:
+            r, rounds = ratio(rates, name, f'find_many_{b}', name, f'lmdb_{b}')
+            lines.append(f"| {what.split(', ')[1]} | {b} | {cell(phases.get(f'find_many_{b}'))} | "
+                         f"{cell(phases.get(f'lmdb_{b}'))} | {'–' if r is None else f'{r:.2f}'} | "
+                         f"{', '.join(f'{x:.2f}' for x in rounds)} |")
+    lines += ['', '`netshm_find_into` one key at a time, for the batch of 1: '
+              + '; '.join(f"{what.split(', ')[1]} {cell(rates.get(name, {}).get('find_into'))}"
+                          for name, what in BATCH_SYSTEMS.items()) + '.']
+    floor = rates.get('floor format1', {}).get('floor_overlapped')
+    if floor:
+        reached, ceilings = [], []
+        for name, what in BATCH_SYSTEMS.items():
+            mode = what.split(', ')[1]
+            r, _ = ratio(rates, name, 'find_many_64', 'floor format1', 'floor_overlapped')
+            c, _ = ratio(rates, 'floor format1', 'floor_overlapped', name, 'lmdb_64')
+            if r is not None:
+                reached.append(f'{mode} {r:.0%}')
+                ceilings.append(f'{mode} {c:.2f}')
+        lines += ['', 'Batches of 64 against the overlapped memory floor of the section above (independent '
+                  'lookups doing nothing but their two loads, which the processor overlaps): find_many reaches '
+                  + '; '.join(reached) + ' of it. That floor divided by LMDB\'s batches of 64, what the processor\'s '
+                  'own overlap of format-1 lookups gains over LMDB on this machine (prefetching may pass it, '
+                  'not by much): ' + '; '.join(ceilings) + '. '
+                  'Instructions per lookup (callgrind, `valgrind --tool=callgrind '
+                  'build-bench/test/bench/peers/find_many_lmdb --variant none --n 20000 --passes 1 --batch 64`, '
+                  'inclusive counts ÷ 20,000): about 310 for `netshm_find_many` in batches of 64 (850 in batches of 1), 840 for '
+                  '`netshm_find_into`, 980 for `mdb_get`.']
+    return lines
+
+
+def python_section(rates):
+    if not any(name in rates for name in PYTHON_SYSTEMS):
+        return ['Not measured in this run.']
+    lines = [
+        'test/bench/python_bench.py, run by Debian\'s /usr/bin/python3: W1\'s keys and values loaded from '
+        'Python into each store, then W1\'s find_hit order looked up one key at a time (netshm `t.get(k)`, '
+        'python3-lmdb `txn.get(kb)` in one read transaction, python3-tdb `db.get(kb)`, keys pre-packed as '
+        'bytes for both) and, for netshm, with `t.find_many` in batches of 64 keys; best of 3 passes per '
+        'round, every value checked. Issue 19\'s targets (in the table of targets above): per-key find ≥ '
+        '0.5 × LMDB\'s `txn.get` loop, find_many in batches of 64 ≥ 1.5 × it.',
+        '',
+        '| store | ' + ' | '.join(PYTHON_PHASES) + ' | find_hit ÷ LMDB | find_many64 ÷ LMDB |',
+        '|---|' + '---:|' * (len(PYTHON_PHASES) + 2),
+    ]
+    for name, what in PYTHON_SYSTEMS.items():
+        phases = rates.get(name, {})
+        ratios = [ratio(rates, name, phase, 'python lmdb', 'find_hit')[0] for phase in ('find_hit', 'find_many64')]
+        lines.append(f'| {what} | ' + ' | '.join(cell(phases.get(p)) if phases.get(p) else '–' for p in PYTHON_PHASES)
+                     + ' | ' + ' | '.join('–' if r is None else f'{r:.2f}' for r in ratios) + ' |')
+    return lines
+
+
 def write_chart(rates, chart, n):
     names = [n for n in SYSTEMS if n in rates]
     highest = max(median(rates[n][p]) for n in names for p in PHASES if rates[n].get(p))
@@ -424,6 +526,10 @@ def write(results, output, chart):
     lines += readers_section(results, rates)
     lines += ['', '## The memory-latency floor of a find', '']
     lines += floor_section(rates)
+    lines += ['', '## Batch lookups: netshm_find_many beside LMDB', '']
+    lines += batch_section(rates)
+    lines += ['', '## Python: the netshm package beside python3-lmdb and python3-tdb', '']
+    lines += python_section(rates)
     lines += ['', '## The programs', '']
     lines += [f'- **{SYSTEMS[n]}**: {text}' for n, text in CONFIGURATIONS.items()]
     lines.append('')

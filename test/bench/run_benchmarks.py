@@ -4,8 +4,10 @@
 Every W1 program (netshm with record locking and without locking, OCamlnet
 Netshm both ways, TDB with fcntl locks and with mutexes, LMDB, Boost.Interprocess),
 the growth-under-contention program, the readers-under-a-paced-writer
-program (netshm with mutex and with record locking) and the memory-latency
-floor of a format-1 find run --rounds times,
+program (netshm with mutex and with record locking), the memory-latency
+floor of a format-1 find, netshm_find_many beside LMDB (each locking mode) and
+the Python package beside python3-lmdb and python3-tdb (python_bench.py, run
+by --python) run --rounds times,
 interleaved: round 1 runs every program once, then round 2, ...  Then the
 growth program runs once more under strace to count the mappings of the
 table each process makes (remaps).  The medians, min..max, ratios and targets go to the report
@@ -51,7 +53,11 @@ GROWTH_PROGRAM = 'netshm_growth'
 READERS_PROGRAM = 'netshm_readers'
 READERS_VARIANTS = ['mutex', 'record']
 FLOOR_PROGRAM = 'memory_floor'
-BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS} | {GROWTH_PROGRAM, READERS_PROGRAM, FLOOR_PROGRAM})
+# netshm_find_many beside LMDB's batched reads, in one process per locking mode.
+FIND_MANY_PROGRAM = 'peers/find_many_lmdb'
+FIND_MANY_VARIANTS = ['none', 'mutex', 'record']
+BENCH_TARGETS = sorted({Path(p).name for p, _ in W1_PROGRAMS}
+                       | {GROWTH_PROGRAM, READERS_PROGRAM, FLOOR_PROGRAM, Path(FIND_MANY_PROGRAM).name})
 
 
 def run_checked(command, **kwargs):
@@ -129,6 +135,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--build-dir', default=str(SOURCE_ROOT / 'build-bench'))
     parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--python', default='/usr/bin/python3',
+                        help='the interpreter of python_bench.py (Debian\'s has python3-lmdb and python3-tdb)')
     parser.add_argument('--n', type=int, default=100000, help='keys of W1')
     parser.add_argument('--mp-ops', type=int, default=200000, help='operations per mp_mixed process')
     parser.add_argument('--growth-keys', type=int, default=200000, help='keys per growth writer')
@@ -166,6 +174,10 @@ def main():
             for variant in READERS_VARIANTS:
                 records += run_program([bench_dir / READERS_PROGRAM, '--variant', variant] + readers_args)
             records += run_program([bench_dir / FLOOR_PROGRAM, '--n', str(args.n)])
+            for variant in FIND_MANY_VARIANTS:
+                records += run_program([bench_dir / FIND_MANY_PROGRAM, '--variant', variant, '--n', str(args.n)])
+            records += run_program([args.python, Path(__file__).parent / 'python_bench.py', '--json',
+                                    '--build-dir', build_dir, '--n', str(args.n)])
             results['rounds'].append(records)
             print(f'round {round_number + 1} of {args.rounds} done', file=sys.stderr, flush=True)
         results['growth_trace'] = traced_growth(bench_dir / GROWTH_PROGRAM, growth_args)

@@ -2,7 +2,8 @@
 // in place with write_blocks) values of self-checking patterns — all words
 // equal to a per-write number w, length 1 + w % 300, so up to 6 pages — while
 // 2 reader processes verify every value they read through netshm_find,
-// netshm_find_into, netshm_find_all, netshm_find_blocks and netshm_iter.
+// netshm_find_into, netshm_find_all, netshm_find_blocks, netshm_iter and
+// netshm_find_many (a batch of every key 10 times: more than one chunk).
 #include "process_helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -113,6 +114,11 @@ std::string reader(const std::string &name, netshm_locking locking, int oflags)
         return std::string("open/manage: ") + netshm_last_error();
     reader_state s;
     std::vector<int32_t> buffer(max_length);
+    std::vector<int32_t> batch_keys;
+    for (int i = 0; i < 10 * keys; ++i)
+        batch_keys.push_back(i % keys);
+    std::vector<netshm_found> found(batch_keys.size());
+    std::vector<int32_t> batch(batch_keys.size() * max_length);
     const auto deadline = std::chrono::steady_clock::now() + run_time;
     long rounds = 0;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -144,6 +150,16 @@ std::string reader(const std::string &name, netshm_locking locking, int oflags)
             if (int rc = netshm_mem(table, key); rc != 1)
                 s.fail("netshm_mem of key " + std::to_string(key) + " answered " + std::to_string(rc));
         }
+        if (int rc = netshm_find_many(table, batch_keys.data(), batch_keys.size(), found.data(), batch.data(),
+                                      batch.size(), nullptr);
+            rc != NETSHM_OK)
+            s.fail(std::string("netshm_find_many: ") + netshm_strerror(rc));
+        else
+            for (size_t i = 0; i < batch_keys.size(); ++i)
+                if (found[i].rc != NETSHM_OK)
+                    s.fail("netshm_find_many of key " + std::to_string(batch_keys[i]) + ": unbound");
+                else
+                    s.check("netshm_find_many", batch_keys[i], batch.data() + found[i].offset, found[i].len);
         callback_context all{&s, 0, 0, {}};
         if (int rc = netshm_iter(table, iter_callback, &all);
             rc != NETSHM_OK || all.bindings != keys || all.key != (1 << keys) - 1)
@@ -237,8 +253,8 @@ std::string writer(const std::string &name, int writer_id, netshm_locking lockin
 
 TEST_CASE("torn reads: readers in other processes never see a half-written value", "[concurrency]")
 {
-    // With mutex locking, find, find_into, mem and length read optimistically;
-    // readers opened read-only read everything so.
+    // With mutex locking, find, find_into, find_many, mem and length read
+    // optimistically; readers opened read-only read everything so.
     const std::pair<netshm_locking, int> mode = GENERATE(std::pair{NETSHM_RECORD_LOCKING, O_RDONLY},
                                                          std::pair{NETSHM_MUTEX_LOCKING, O_RDWR},
                                                          std::pair{NETSHM_MUTEX_LOCKING, O_RDONLY});

@@ -250,6 +250,7 @@ private:
     {
         size_t length = 0;
         check("length", netshm_length(t, &length));
+        bool find_corrupt = false;
         for (int32_t key : keys_) {
             const int mem = netshm_mem(t, key);
             if (mem == 0 || mem == 1) {
@@ -262,6 +263,7 @@ private:
             size_t len = 0;
             const int found = netshm_find(t, key, &value, &len);
             check("find", found, true);
+            find_corrupt = find_corrupt || found == NETSHM_ECORRUPT;
             if (found == NETSHM_OK)
                 touch(value, len);
             netshm_free(value);
@@ -291,6 +293,7 @@ private:
                                      },
                                      this));
         }
+        find_many(t, find_corrupt);
         check("iter", netshm_iter(
                           t,
                           [](int32_t, const int32_t *v, size_t n, void *ctx) -> int {
@@ -308,6 +311,27 @@ private:
         check("memory", rc);
         if (rc == NETSHM_OK)
             touch(base, pages * words);
+    }
+
+    // netshm_find_many of every key: NETSHM_ECORRUPT exactly when a find of
+    // one of them was, as the same keys read one at a time.
+    void find_many(netshm_table *t, bool find_corrupt)
+    {
+        std::vector<netshm_found> found(keys_.size());
+        size_t needed = 0;
+        int rc = netshm_find_many(t, keys_.data(), keys_.size(), found.data(), nullptr, 0, &needed);
+        if (rc == NETSHM_ETOOBIG) {
+            buffer_.resize(std::max(buffer_.size(), needed));
+            rc = netshm_find_many(t, keys_.data(), keys_.size(), found.data(), buffer_.data(), buffer_.size(), &needed);
+        }
+        check("find_many", rc);
+        if ((rc == NETSHM_ECORRUPT) != find_corrupt)
+            sink_.bad_result(where("find_many", rc) + (find_corrupt
+                                                           ? "\n      but a find of one of its keys was ECORRUPT"
+                                                           : "\n      but no find of its keys was"));
+        if (rc == NETSHM_OK)
+            for (const netshm_found &f : found)
+                touch(buffer_.data() + f.offset, f.len);
     }
 
     void writes(netshm_table *t)

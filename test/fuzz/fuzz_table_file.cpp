@@ -349,8 +349,10 @@ private:
     {
         size_t length = 0;
         expect("length", netshm_length(t, &length));
-        for (int32_t key : keys(t))
+        const std::vector<int32_t> read = keys(t);
+        for (int32_t key : read)
             read_key(t, key);
+        read_many(t, read);
         struct iteration {
             exercise *self;
             netshm_table *t;
@@ -398,6 +400,47 @@ private:
             finding(std::string(operation) + ": key " + std::to_string(key) +
                     " is unbound but an iteration presented it, in a sound table");
         expect(operation, mem);
+    }
+
+    // netshm_find_many of the keys, each also found one at a time: the same
+    // values, and NETSHM_ECORRUPT exactly when one of those finds was.
+    void read_many(netshm_table *t, const std::vector<int32_t> &keys)
+    {
+        std::vector<int> single_rc;
+        std::vector<std::vector<int32_t>> single_value;
+        for (int32_t key : keys) {
+            int32_t *value = nullptr;
+            size_t len = 0;
+            single_rc.push_back(netshm_find(t, key, &value, &len));
+            single_value.emplace_back(value, value + (single_rc.back() == NETSHM_OK ? len : 0));
+            netshm_free(value);
+        }
+        const bool corrupt = std::find(single_rc.begin(), single_rc.end(), NETSHM_ECORRUPT) != single_rc.end();
+        std::vector<netshm_found> found(keys.size());
+        std::vector<int32_t> values;
+        size_t needed = 0;
+        int rc = netshm_find_many(t, keys.data(), keys.size(), found.data(), nullptr, 0, &needed);
+        if (rc == NETSHM_ETOOBIG) {
+            values.resize(needed);
+            rc = netshm_find_many(t, keys.data(), keys.size(), found.data(), values.data(), values.size(), &needed);
+        }
+        if (corrupt != (rc == NETSHM_ECORRUPT))
+            finding(described("find_many", rc) + (corrupt ? " where a find of one of its keys was ECORRUPT"
+                                                          : " where the finds of its keys were not"));
+        expect("find_many", rc);
+        if (rc != NETSHM_OK)
+            return;
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const bool agrees =
+                found[i].rc == single_rc[i] &&
+                std::equal(values.begin() + static_cast<std::ptrdiff_t>(found[i].offset),
+                           values.begin() + static_cast<std::ptrdiff_t>(found[i].offset + found[i].len),
+                           single_value[i].begin(), single_value[i].end());
+            if (!agrees)
+                finding("find_many of key " + std::to_string(keys[i]) + " answered " + std::to_string(found[i].rc) +
+                        " with " + std::to_string(found[i].len) + " words, find " + std::to_string(single_rc[i]) +
+                        " with " + std::to_string(single_value[i].size()));
+        }
     }
 
     void read_key(netshm_table *t, int32_t key)

@@ -30,7 +30,7 @@ class HelpTest(ToolTestCase):
     def test_usage_errors_exit_2(self):
         name = self.posix_object()
         self.tool("create", name)
-        for args in [[], ["frobnicate"], ["get", name], ["get", name, "1", "2"], ["length"],
+        for args in [[], ["frobnicate"], ["get", name], ["get-all", name, "1", "2"], ["length"],
                      ["get", name, "1", "--bogus"], ["create", name + "x", "--pagesize"],
                      ["length", name, "--pagesize", "big"], ["create", name + "y", "--mode", "9"],
                      ["mem", name, "-x"], ["length", name, "--force"], ["load", name, "--batch", "0"],
@@ -78,6 +78,14 @@ class BindingsTest(ToolTestCase):
         self.tool("get-all", self.name, "2", status=1)
         self.assertEqual(self.tool("mem", self.name, "2", status=1).stdout, "no\n")
         self.assertEqual(self.tool("mem", self.name, "1").stdout, "yes\n")
+
+    def test_get_several_keys_one_line_each_in_order(self):
+        self.tool("add", self.name, "1", "10", "11")
+        self.tool("add", self.name, "2")
+        self.assertEqual(self.tool("get", self.name, "2", "1", "1").stdout, "\n10 11\n10 11\n")
+        result = self.tool("get", self.name, "1", "7", "2", status=1)
+        self.assertEqual(result.stdout, "10 11\n\n\n")
+        self.assertEqual(result.stderr, "netshm get: key 7 is not bound\n")
 
     def test_bad_numbers_exit_2(self):
         for word in ["2147483648", "-2147483649", "1x", "0x10", "", " 1", "+1", "1.0"]:

@@ -71,7 +71,7 @@ class BenchTest(ToolTestCase):
     def assert_phases(self, out, columns):
         """Every phase's row, with `columns` pairs of seconds and ops/s."""
         rates = r" +\d+\.\d+ +\d+" * columns
-        for phase in ["load (add)", "find", "replace", "iterate (bindings)", "remove"]:
+        for phase in ["load (add)", "find", "find_many (64)", "replace", "iterate (bindings)", "remove"]:
             self.assertRegex(out, rf"\n{re.escape(phase)} +1 +2000{rates}\n")
         if columns:
             self.assertIn("bindings           2000\n", out)
@@ -126,7 +126,7 @@ class BenchTest(ToolTestCase):
                                       "--json").stdout)
         self.assertEqual([run["locking"] for run in result["runs"]], ["record", "mutex"])
         for run in result["runs"]:
-            self.assertEqual((run["keys"], run["stat"]["bindings"], len(run["phases"])), (300, 300, 6))
+            self.assertEqual((run["keys"], run["stat"]["bindings"], len(run["phases"])), (300, 300, 7))
 
     def processes_with_argument(self, argument):
         pids = []

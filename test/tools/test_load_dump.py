@@ -83,7 +83,11 @@ class RoundTripTest(ToolTestCase):
         os.close(terminal)
         if seconds > 1.0:  # the bar appears once the load has taken half a second
             self.assertIn(b"\rloading [", drawn)
-            self.assertTrue(drawn.endswith(b"100% 300000/300000\r\n"), drawn[-200:])
+            # Erased at the end: a carriage return, then "erase to the end of the line".
+            self.assertTrue(drawn.endswith(b"\r\x1b[K"), drawn[-200:])
+            # A terminal that does not say its width is taken as 80 columns wide.
+            for line in drawn.split(b"\r")[1:-1]:
+                self.assertLessEqual(len(line.removesuffix(b"\x1b[K")), 79, line)
 
     def test_empty_inputs(self):
         for text in ["", "\n# nothing\n", '{"keys":[]}', ' \n{ "bindings" : 0 , "keys" : [ ] }\n']:

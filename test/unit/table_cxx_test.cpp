@@ -966,3 +966,40 @@ TEST_CASE("table: check and stat", "[table][cxx]")
     CHECK_THROWS_AS(closed.check(), netshm::error);
     CHECK_THROWS_AS(closed.stat(), netshm::error);
 }
+
+TEST_CASE("table: find_many returns every value in key order, in buffers it reuses", "[table][cxx]")
+{
+    scratch_table s;
+    netshm::table t = s.manage();
+    t.add(1, value_t{10});
+    t.add(2, make_value(2, 0, 3 * first_page_words));
+    t.add(3, value_t{});
+
+    const std::vector<int32_t> keys{2, 9, 1, 3, 1};
+    netshm::found_values found = t.find_many(keys);
+    REQUIRE(found.size() == keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::optional<value_t> expected = t.try_find(keys[i]);
+        REQUIRE(found[i].has_value() == expected.has_value());
+        if (expected)
+            CHECK(value_t(found[i]->begin(), found[i]->end()) == *expected);
+    }
+    std::size_t visited = 0;
+    for (std::optional<std::span<const int32_t>> value : found)
+        visited += value ? 1 : 0;
+    CHECK(visited == 4);
+    CHECK(t.find_many(std::span<const int32_t>{}).empty());
+
+    // Refilled with a batch no larger, the result allocates nothing: its
+    // views keep pointing into the same buffers.
+    t.find_many(keys, found);
+    const int32_t *values_before = found[0]->data();
+    for (int round = 0; round < 3; ++round) {
+        t.find_many(std::span<const int32_t>(keys).first(3), found);
+        CHECK(found.size() == 3);
+        CHECK(found[2]->data() == values_before + 3 * first_page_words);
+        t.find_many(keys, found);
+        CHECK(found[0]->data() == values_before);
+    }
+    CHECK(value_t(found[4]->begin(), found[4]->end()) == value_t{10});
+}

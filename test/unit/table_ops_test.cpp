@@ -224,6 +224,9 @@ TEST_CASE("table: every operation fails with NETSHM_ECLOSED once the descriptor 
     CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_mem(t, 1));
     CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_find(t, 1, &value, &len));
     CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_find_into(t, 1, buf, 4, &len));
+    const int32_t key = 1;
+    netshm_found found{};
+    CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_find_many(t, &key, 1, &found, buf, 4, nullptr));
     CHECK_NETSHM_ERR(NETSHM_ECLOSED, netshm_length(t, &len));
     CHECK_NETSHM_ERR(NETSHM_ECLOSED, find_all_with(t, 1, [&](const int32_t *, size_t) -> int { return ++calls, 0; }));
     CHECK_NETSHM_ERR(NETSHM_ECLOSED, iter_with(t, [&](int32_t, const int32_t *, size_t) -> int { return ++calls, 0; }));
