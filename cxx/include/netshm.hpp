@@ -485,6 +485,7 @@ public:
             ++index_;
             return before;
         }
+        /// @param other an iterator over the same entries
         /// @return whether both are at the same entry
         bool operator==(const iterator &other) const noexcept { return index_ == other.index_; }
 
