@@ -26,7 +26,9 @@ def damage(path, page, word):
 
 
 def shm_leftovers():
-    return [n for n in os.listdir("/dev/shm") if ".tmp-" in n and "netshm-tool-test" in n]
+    # This process's objects only: other tests of the suite may be building theirs.
+    own = f"netshm-tool-test-{os.getpid()}-"
+    return [n for n in os.listdir("/dev/shm") if ".tmp-" in n and own in n]
 
 
 class SalvageTest(ToolTestCase):
