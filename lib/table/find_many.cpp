@@ -61,7 +61,8 @@ std::size_t table::find_chunk(const header &h, std::span<const std::int32_t> key
         auto length = static_cast<std::size_t>(head.length);
         slots[i] = {offset, length, true};
         const bool fits = length <= values.size() && offset <= values.size() - length;
-        std::int32_t *out = values.data() + offset;
+        // Past the end of `values` there is no pointer to form (cap 0 passes NULL).
+        std::int32_t *out = fits ? values.data() + offset : nullptr;
         offset += length;
         if (head.length <= first_page_words) {
             if (fits)
