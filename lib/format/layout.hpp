@@ -15,6 +15,11 @@ constexpr unsigned default_pagesize = 256;
 // Not a format limit: bounds the page-size detection scan of existing objects.
 constexpr unsigned max_pagesize = 1u << 20;
 constexpr long long default_init_hint = 1000;
+// A page size a table can have (an intent record's, say, read from page 0).
+constexpr bool valid_pagesize(std::int64_t pagesize)
+{
+    return pagesize >= min_pagesize && pagesize <= max_pagesize && pagesize % 4 == 0;
+}
 
 // Page 0: four magic words, then the descriptor page's number.
 constexpr std::int32_t file_magic[4] = {word(0xDE871209), word(0xDE881209), word(0xDE871309),

@@ -5,6 +5,7 @@
 #include "image/unfinished_table.hpp"
 #include "util/error.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace netshm::core {
@@ -44,6 +45,15 @@ std::string no_magic_message(const std::int32_t *words, std::uint64_t size, cons
     return fmt::format("{}: page 0: bad file magic", name);
 }
 
+// The largest page size at which descriptor page d lies in the object.
+std::uint64_t largest_pagesize(std::uint64_t size, std::int32_t d)
+{
+    const std::uint64_t descriptor_bytes = descriptor_words_used * 4;
+    if (size < descriptor_bytes)
+        return 0;
+    return std::min<std::uint64_t>((size - descriptor_bytes) / static_cast<std::uint64_t>(d), max_pagesize);
+}
+
 } // namespace
 
 unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned requested,
@@ -69,15 +79,10 @@ unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned
         if (problem.empty())
             return requested;
     }
-    std::uint64_t largest = (size - descriptor_bytes) / static_cast<std::uint64_t>(d);
-    if (largest > max_pagesize)
-        largest = max_pagesize;
     unsigned found = 0;
-    for (unsigned pagesize = min_pagesize; pagesize <= largest; pagesize += 4) {
-        // The magic first: most candidates fail there, before any message is made.
-        std::uint64_t descriptor_word = static_cast<std::uint64_t>(d) * (pagesize / 4);
-        if (pagesize == requested || words[descriptor_word] != descriptor_magic ||
-            !check_pagesize(words, size, d, pagesize).empty())
+    // The magic first: most page sizes fail there, before any message is made.
+    for (unsigned pagesize : pagesizes_with_descriptor_magic(words, size, d)) {
+        if (pagesize == requested || !check_pagesize(words, size, d, pagesize).empty())
             continue;
         if (requested != 0)
             throw error(errc::invalid, fmt::format("{}: the table has page size {}, not {}", name,
@@ -96,7 +101,19 @@ unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned
         throw error(errc::corrupt, fmt::format("{}: {}", name, problem));
     throw error(errc::corrupt, fmt::format("{}: no page size from {} to {} bytes gives a valid "
                                            "descriptor page (not a netshm table?)",
-                                           name, min_pagesize, largest));
+                                           name, min_pagesize, largest_pagesize(size, d)));
+}
+
+std::vector<unsigned> pagesizes_with_descriptor_magic(const std::int32_t *words, std::uint64_t size, std::int32_t d)
+{
+    std::vector<unsigned> found;
+    if (d < 1)
+        return found;
+    const std::uint64_t largest = largest_pagesize(size, d);
+    for (unsigned pagesize = min_pagesize; pagesize <= largest; pagesize += 4)
+        if (words[static_cast<std::uint64_t>(d) * (pagesize / 4)] == descriptor_magic)
+            found.push_back(pagesize);
+    return found;
 }
 
 } // namespace netshm::core

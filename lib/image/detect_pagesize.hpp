@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace netshm::core {
 
@@ -13,5 +14,10 @@ namespace netshm::core {
 // another one is valid, and errc::corrupt describing the problem if none is.
 unsigned detect_pagesize(const std::int32_t *words, std::uint64_t size, unsigned requested,
                          const std::string &name);
+
+// The page sizes at which descriptor page `d` (page 0 names it) starts
+// with the descriptor magic, valid or not, smallest first: the tables the
+// object may hold, and where their writers lock them.
+std::vector<unsigned> pagesizes_with_descriptor_magic(const std::int32_t *words, std::uint64_t size, std::int32_t d);
 
 } // namespace netshm::core

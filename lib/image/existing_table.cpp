@@ -16,6 +16,20 @@ unsigned detect_table(const shm_object &object, unsigned requested, std::int32_t
     return found;
 }
 
+descriptor_candidates find_descriptor_candidates(const shm_object &object)
+{
+    std::uint64_t size = object.size();
+    descriptor_candidates found;
+    if (size < layout::master_words_used * 4)
+        return found;
+    mapping whole(object.fd(), size, false, object.name());
+    const std::int32_t d = whole.words()[layout::master_descriptor_page];
+    found.pagesizes = pagesizes_with_descriptor_magic(whole.words(), size, d);
+    if (!found.pagesizes.empty())
+        found.page = d;
+    return found;
+}
+
 unsigned pagesize_or_default(const shm_object &object, std::uint64_t size)
 {
     try {

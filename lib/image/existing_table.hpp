@@ -5,6 +5,7 @@
 #include "shm/shm_object.hpp"
 
 #include <cstdint>
+#include <vector>
 
 namespace netshm::core {
 
@@ -12,6 +13,15 @@ namespace netshm::core {
 // `requested`), and its descriptor page in `descriptor_page`.  errc::corrupt
 // if the object holds no valid table.
 unsigned detect_table(const shm_object &object, unsigned requested, std::int32_t &descriptor_page);
+
+// Where the writers of the table in `object` lock it: the page sizes
+// at which its descriptor page starts with the descriptor magic, and that
+// page (0 and none when page 0 names none).
+struct descriptor_candidates {
+    std::int32_t page = 0;
+    std::vector<unsigned> pagesizes;
+};
+descriptor_candidates find_descriptor_candidates(const shm_object &object);
 
 // The page size of the table in `object` of `size` bytes, or the default if
 // it holds none.

@@ -218,6 +218,11 @@ bool lock_area::in_flight() const noexcept
     return shared::load_acquire(word(la_intent_op)) != static_cast<std::int32_t>(intent_op::none);
 }
 
+std::int32_t lock_area::intent_pagesize() const noexcept
+{
+    return shared::load(word(la_intent_pagesize));
+}
+
 intent lock_area::read_intent() const
 {
     const std::int32_t op = shared::load_acquire(word(la_intent_op));

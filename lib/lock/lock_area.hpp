@@ -108,6 +108,9 @@ public:
     // fields are unchecked: page numbers are for the caller to validate
     // against the table.
     intent read_intent() const;
+    // The record's page size word alone (read once): the page size whose
+    // descriptor lock its writer holds, unchecked.
+    std::int32_t intent_pagesize() const noexcept;
 
 private:
     std::int32_t *word(int index) const noexcept { return page_.words() + index; }

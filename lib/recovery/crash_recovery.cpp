@@ -28,11 +28,6 @@ std::string describe(const intent &record)
                                            object.name(), describe(record), what));
 }
 
-bool valid_pagesize(std::int64_t pagesize) noexcept
-{
-    return pagesize >= min_pagesize && pagesize <= max_pagesize && pagesize % 4 == 0;
-}
-
 // The state before an add, replace or remove, or a resize's first pass,
 // restored; or a resize's second pass finished.  Every page number, count
 // and word read from the record or the object is checked before use.

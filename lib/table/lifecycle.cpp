@@ -38,6 +38,32 @@ void finish_earlier_writes(shm_object &object, lock_area &area, unsigned request
     recover_interrupted_write(object, area, pagesize);
 }
 
+// Record locking, once no process creates the table: a writer of the
+// table may be at work, and its descriptor shows torn counters until it
+// ends.  What detection without a lock refuses, it detects again under the
+// descriptor page's read lock of each page size the table may have.
+unsigned detect_under_descriptor_lock(shm_object &object, unsigned requested, std::int32_t &descriptor_page)
+{
+    try {
+        return detect_table(object, requested, descriptor_page);
+    } catch (const error &unlocked) {
+        if (unlocked.code() != errc::corrupt)
+            throw;
+        descriptor_candidates candidates = find_descriptor_candidates(object);
+        for (unsigned pagesize : candidates.pagesizes) {
+            page_locks locks(object.shared_locks(), true, static_cast<int>(pagesize / 4));
+            page_lock_guard descriptor_lock(locks, candidates.page, lock_kind::read);
+            try {
+                return detect_table(object, requested, descriptor_page);
+            } catch (const error &locked) {
+                if (locked.code() != errc::corrupt)
+                    throw;
+            }
+        }
+        throw;
+    }
+}
+
 bool holds_valid_table(const shm_object &object)
 {
     std::int32_t descriptor_page = 0;
@@ -156,7 +182,7 @@ table::~table()
 std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking_method locking,
                                      unsigned pagesize, long long init, lock_wait limit)
 {
-    if (pagesize != 0 && (pagesize < min_pagesize || pagesize % 4 != 0 || pagesize > max_pagesize))
+    if (pagesize != 0 && !valid_pagesize(pagesize))
         throw_invalid(fmt::format("page size {} is invalid: it must be at least {}, at most {} and a "
                                   "multiple of 4",
                                   pagesize, min_pagesize, max_pagesize));
@@ -185,13 +211,50 @@ std::unique_ptr<table> table::manage_held(const std::shared_ptr<shm_object> &obj
             table::finish_record_mode_write(*object);
     } else if (locking == locking_method::mutex)
         writer = join_mutex_locking(object, pagesize, init, present);
-    const unsigned requested = pagesize;
+    std::unique_ptr<table> managed;
     if (object->size() == 0 || init >= 0)
-        if (std::unique_ptr<table> created = create(object, locking, requested, init, writer)) {
-            created->presence_ = std::move(present);
-            return created;
-        }
+        managed = create(object, locking, pagesize, init, writer);
     // Another process created the table first, or there was one: open it.
+    if (!managed)
+        managed = locking == locking_method::record ? open_record_locking(object, pagesize)
+                                                    : open_detected(object, locking, pagesize, writer);
+    if (locking == locking_method::record && !object->writable())
+        managed->presence_per_operation_ = true;
+    else
+        managed->presence_ = std::move(present);
+    return managed;
+}
+
+std::unique_ptr<table> table::open_record_locking(const std::shared_ptr<shm_object> &object, unsigned requested)
+{
+    for (;;) {
+        {
+            initialisation_lock creators_done = initialisation_lock::shared(object->locks());
+            std::int32_t descriptor_page = 0;
+            unsigned pagesize = 0;
+            try {
+                pagesize = detect_under_descriptor_lock(*object, requested, descriptor_page);
+            } catch (const error &e) {
+                // Detection's message names an unfinished table.
+                if (e.code() != errc::corrupt || !object->writable() || !holds_unfinished_table(*object))
+                    throw;
+            }
+            if (pagesize != 0) {
+                std::unique_ptr<table> opened(
+                    new table(object, locking_method::record, static_cast<int>(pagesize / 4), nullptr));
+                opened->open_existing(descriptor_page);
+                return opened;
+            }
+        }
+        // An unfinished table: create it, unless another process did first.
+        if (std::unique_ptr<table> created = create(object, locking_method::record, requested, -1, nullptr))
+            return created;
+    }
+}
+
+std::unique_ptr<table> table::open_detected(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                            unsigned requested, const std::shared_ptr<writer_mutex> &writer)
+{
     std::int32_t descriptor_page = 0;
     unsigned real_pagesize;
     try {
@@ -202,19 +265,13 @@ std::unique_ptr<table> table::manage_held(const std::shared_ptr<shm_object> &obj
         real_pagesize = detect_once_initialised(object, locking, requested, writer, descriptor_page);
         if (real_pagesize == 0) {
             // An unfinished table: create it, unless another process does first.
-            if (std::unique_ptr<table> created = create(object, locking, requested, -1, writer)) {
-                created->presence_ = std::move(present);
+            if (std::unique_ptr<table> created = create(object, locking, requested, -1, writer))
                 return created;
-            }
             real_pagesize = detect_table(*object, requested, descriptor_page);
         }
     }
     std::unique_ptr<table> opened(new table(object, locking, static_cast<int>(real_pagesize / 4), writer));
     opened->open_existing(descriptor_page);
-    if (locking == locking_method::record && !object->writable())
-        opened->presence_per_operation_ = true;
-    else
-        opened->presence_ = std::move(present);
     return opened;
 }
 
@@ -240,10 +297,6 @@ unsigned table::detect_once_initialised(const std::shared_ptr<shm_object> &objec
                                         std::int32_t &descriptor_page)
 {
     try {
-        if (locking == locking_method::record) {
-            initialisation_lock creators_done = initialisation_lock::shared(object->locks());
-            return detect_table(*object, requested, descriptor_page);
-        }
         if (locking == locking_method::mutex) {
             unsigned guess = requested != 0 ? requested : default_pagesize;
             page_locks creator_wait(object->shared_locks(), false, static_cast<int>(guess / 4));

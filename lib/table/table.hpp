@@ -143,11 +143,20 @@ private:
     // another process created a table there first.
     static std::unique_ptr<table> create(const std::shared_ptr<shm_object> &object, locking_method locking,
                                          unsigned requested, long long init, const std::shared_ptr<writer_mutex> &writer);
+    // Record locking, the table of an object that is not empty: detected
+    // and opened while no process creates or re-initialises it (the
+    // initialisation lock, shared), its descriptor read under the lock of
+    // any writer that may be changing it.  An unfinished table is created,
+    // unless another process does first.
+    static std::unique_ptr<table> open_record_locking(const std::shared_ptr<shm_object> &object, unsigned requested);
+    // The same with mutex locking or none: detected without a lock first.
+    static std::unique_ptr<table> open_detected(const std::shared_ptr<shm_object> &object, locking_method locking,
+                                                unsigned requested, const std::shared_ptr<writer_mutex> &writer);
     // Detection found no valid table: another process may be creating or
-    // re-initialising one, so detect again once it is done (record locking:
-    // the initialisation lock; mutex locking: the writer mutex, which also
-    // recovers a re-initialisation whose writer died).  0 if the object
-    // holds an unfinished table that this process may create.
+    // re-initialising one, so detect again once it is done (mutex locking:
+    // the writer mutex, which also recovers a re-initialisation whose writer
+    // died).  0 if the object holds an unfinished table that this process
+    // may create.
     static unsigned detect_once_initialised(const std::shared_ptr<shm_object> &object, locking_method locking,
                                             unsigned requested, const std::shared_ptr<writer_mutex> &writer,
                                             std::int32_t &descriptor_page);
@@ -340,16 +349,17 @@ private:
         return make_record_intent_area();
     }
     lock_area *make_record_intent_area();
-    // Record locking, before a table is looked at (manage) and by a writer
-    // that finds an intent: a write a dead writer left unfinished (its
-    // intent in page 0, which may have half-written the descriptor: a hash
-    // resize) is recovered under the descriptor page's write lock, at the
-    // page size the record names.  Nothing for an object this process cannot
-    // write or that holds no table.
+    // Record locking, before a table is looked at (manage): a write a dead
+    // writer left unfinished (its intent in page 0, which may have
+    // half-written the descriptor: a hash resize) is recovered under the
+    // descriptor page's write lock, at the page size the record names.
+    // Nothing for an object this process cannot write or that holds no
+    // table, nor for a record naming no valid page size (the first writer's
+    // recover_pending_write reports that damage).
     static void finish_record_mode_write(shm_object &object);
-    // Record locking: under the descriptor page's write lock, recovers a
-    // write that a dead writer left unfinished (its intent still recorded):
-    // finish_record_mode_write when this table's page 0 shows one.
+    // Record locking, a writer under its descriptor page's write lock:
+    // recovers a write that a dead writer left unfinished, when this
+    // table's page 0 shows one.
     void recover_pending_write();
     // Record locking: a reader finding an intent recorded fails cleanly
     // instead of reading what a dead writer left half done.

@@ -221,15 +221,26 @@ void table::finish_record_mode_write(shm_object &object)
     if (!std::equal(std::begin(file_magic), std::end(file_magic), words))
         return;
     lock_area area(object.fd(), object.name());
-    const std::int32_t pagesize = words[la_intent_pagesize];
-    // A page size no table has is damage, which the recovery reports.
-    const bool valid = pagesize >= static_cast<std::int32_t>(min_pagesize) &&
-                       pagesize <= static_cast<std::int32_t>(max_pagesize) && pagesize % 4 == 0;
-    // A writer holds this lock already: the process's locks nest.
-    page_locks locks(object.shared_locks(), true, valid ? pagesize / 4 : int{default_pagesize / 4});
-    page_lock_guard descriptor_lock(locks, 1, lock_kind::write);
-    if (area.in_flight())
-        recover_interrupted_write(object, area, static_cast<unsigned>(pagesize));
+    // A live writer holds the descriptor lock of the page size its record
+    // names, and may end its write (operation word cleared, then the fields
+    // zeroed) while the record is read without that lock: the page size is
+    // read again under it, and only a record naming the page size locked is
+    // a dead writer's.
+    std::int32_t pagesize = words[la_intent_pagesize];
+    while (valid_pagesize(pagesize)) {
+        page_locks locks(object.shared_locks(), true, pagesize / 4);
+        page_lock_guard descriptor_lock(locks, 1, lock_kind::write);
+        if (!area.in_flight())
+            return;
+        const std::int32_t recorded = area.intent_pagesize();
+        if (recorded == pagesize) {
+            recover_interrupted_write(object, area, static_cast<unsigned>(pagesize));
+            return;
+        }
+        pagesize = recorded;
+    }
+    // No page size a table has: read torn as above, or damage, which the
+    // first writer's recovery reports (recover_pending_write).
 }
 
 void table::recover_pending_write()
@@ -238,7 +249,20 @@ void table::recover_pending_write()
         return;
     if (!writable_)
         refuse_pending_write();
-    finish_record_mode_write(*object_);
+    // Under this table's descriptor write lock, which each of its writers
+    // holds, the record is a dead writer's; one that re-initialised with
+    // another page size named that one, whose lock a recoverer in manage
+    // takes: that lock too, so that only one process recovers.
+    lock_area area(object_->fd(), object_->name());
+    const std::int32_t recorded = area.intent_pagesize();
+    std::optional<page_locks> other_pagesize;
+    std::optional<page_lock_guard> other_lock;
+    if (valid_pagesize(recorded) && recorded != words_per_page_ * 4) {
+        other_pagesize.emplace(object_->shared_locks(), true, recorded / 4);
+        other_lock.emplace(*other_pagesize, 1, lock_kind::write);
+    }
+    if (area.in_flight())
+        recover_interrupted_write(*object_, area, static_cast<unsigned>(words_per_page_) * 4);
     // The recovery stored through a mapping of its own.
     header_validated_ = false;
 }

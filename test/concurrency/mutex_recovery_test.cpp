@@ -171,27 +171,6 @@ TEST_CASE("mutex recovery: a recoverer killed at any store of its recovery leave
     }
 }
 
-// The lock area's words, as doc/locking.md lays them out.
-constexpr int intent_op_word = 20;
-
-void write_words(const std::string &path, int first_word, const std::vector<int32_t> &words)
-{
-    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
-    file.seekp(first_word * 4);
-    file.write(reinterpret_cast<const char *>(words.data()), static_cast<std::streamsize>(words.size() * 4));
-    REQUIRE(file.good());
-}
-
-std::vector<int32_t> read_words(const std::string &path, long long first_word, int count)
-{
-    std::ifstream file(path, std::ios::binary);
-    std::vector<int32_t> words(static_cast<std::size_t>(count));
-    file.seekg(first_word * 4);
-    file.read(reinterpret_cast<char *>(words.data()), count * 4);
-    REQUIRE(file.good());
-    return words;
-}
-
 TEST_CASE("mutex recovery: an intent record that makes no sense is corruption, reported and kept",
           "[concurrency][mutex][recovery]")
 {

@@ -33,7 +33,6 @@ inline void bound_test_time(unsigned seconds)
     ::alarm(seconds);
 }
 
-// A pipe whose ends close at scope exit.
 // Sleeps `us` microseconds (through signals).
 inline void sleep_us(double us)
 {
@@ -43,6 +42,7 @@ inline void sleep_us(double us)
     }
 }
 
+// A pipe whose ends close at scope exit.
 class pipe_fds {
 public:
     pipe_fds()

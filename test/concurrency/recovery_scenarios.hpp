@@ -165,6 +165,28 @@ inline void write_file(const std::string &path, const std::string &bytes)
     REQUIRE(out.good());
 }
 
+// Words of page 0's lock area, as doc/locking.md lays them out.
+constexpr int intent_op_word = 20;
+constexpr int intent_pagesize_word = 39;
+
+inline void write_words(const std::string &path, int first_word, const std::vector<int32_t> &words)
+{
+    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(first_word * 4);
+    file.write(reinterpret_cast<const char *>(words.data()), static_cast<std::streamsize>(words.size() * 4));
+    REQUIRE(file.good());
+}
+
+inline std::vector<int32_t> read_words(const std::string &path, long long first_word, int count)
+{
+    std::ifstream file(path, std::ios::binary);
+    std::vector<int32_t> words(static_cast<std::size_t>(count));
+    file.seekg(first_word * 4);
+    file.read(reinterpret_cast<char *>(words.data()), count * 4);
+    REQUIRE(file.good());
+    return words;
+}
+
 // Forks a child that runs body() and exits; returns its wait status.
 inline int status_of_child(const std::function<void()> &body)
 {
