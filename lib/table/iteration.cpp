@@ -3,6 +3,7 @@
 #include "table/scopes.hpp"
 #include "util/write_all.hpp"
 
+#include <array>
 #include <optional>
 
 namespace netshm::core {
@@ -10,6 +11,9 @@ namespace netshm::core {
 using namespace layout;
 
 namespace {
+
+// Bound cells whose first pages iter prefetches together.
+constexpr std::size_t iter_batch = 32;
 
 [[noreturn]] void bad_answer(const char *operation, int answer)
 {
@@ -112,20 +116,6 @@ std::int32_t table::read_value(const header &h, std::int32_t page, std::int32_t 
     return head.older;
 }
 
-void table::prefetch_binding_ahead(const header &h, std::int64_t index) const noexcept
-{
-    // The cells are read in order (the processor streams them); the content
-    // pages they name lie anywhere: start loading the one a few cells ahead,
-    // so that several misses are in flight.  Only a page inside the table.
-    constexpr std::int64_t distance = 16;
-    if (index + distance >= h.hash_size)
-        return;
-    cell_place ahead = locate_cell(h, index + distance);
-    std::int32_t ptr = load(ahead.page, ahead.word + cell_ptr);
-    if (ptr > 0 && ptr < h.total_pages)
-        __builtin_prefetch(page_words(ptr));
-}
-
 int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn)
 {
     operation op(*this);
@@ -145,36 +135,56 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
     header h = refresh();
     std::vector<std::int32_t> value;
     std::int64_t bindings_seen = 0;
-    std::int64_t index = 0;
+    // The cells are read in order (the processor streams them); the pages
+    // they name lie anywhere.  The bound cells are gathered a batch at a
+    // time, each first page prefetched as its cell is read, so that the
+    // batch's misses overlap; each pointer is validated when its binding is
+    // visited, in cell order as before.
+    struct bound_cell {
+        cell_ref cell;
+        std::int32_t key;
+    };
+    std::array<bound_cell, iter_batch> batch;
+    std::size_t gathered = 0;
     int result = 0;
-    for_each_cell(h, [&](std::int32_t cell_page, int cell_word) {
-        prefetch_binding_ahead(h, index++);
-        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr), -1};
-        std::int32_t page = bound_page(h, cell);
-        if (page == 0)
-            return true;
-        std::int32_t key = load(cell.page, cell.word + cell_key);
-        while (page != 0) {
-            if (++bindings_seen > h.total_pages)
-                throw error(errc::corrupt, fmt::format("{}: more bindings than pages: a chain of bindings "
-                                                       "of key {} has a cycle",
-                                                       object_->name(), key));
-            std::int32_t older = read_value(h, page, key, value);
-            int answer;
-            {
-                callback_scope in_callback(*this);
-                answer = fn(key, value_pointer(value), value.size());
+    auto visit_batch = [&] {
+        for (std::size_t i = 0; i < gathered; ++i) {
+            const std::int32_t key = batch[i].key;
+            for (std::int32_t page = bound_page(h, batch[i].cell); page != 0;) {
+                if (++bindings_seen > h.total_pages)
+                    throw error(errc::corrupt, fmt::format("{}: more bindings than pages: a chain of bindings "
+                                                           "of key {} has a cycle",
+                                                           object_->name(), key));
+                std::int32_t older = read_value(h, page, key, value);
+                int answer;
+                {
+                    callback_scope in_callback(*this);
+                    answer = fn(key, value_pointer(value), value.size());
+                }
+                if (answer < 0) {
+                    result = answer;
+                    return false;
+                }
+                if (answer != answer_continue)
+                    bad_answer("iter", answer);
+                page = older;
             }
-            if (answer < 0) {
-                result = answer;
-                return false;
-            }
-            if (answer != answer_continue)
-                bad_answer("iter", answer);
-            page = older;
         }
+        gathered = 0;
         return true;
+    };
+    for_each_cell(h, [&](std::int32_t cell_page, int cell_word) {
+        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr), -1};
+        if (cell.ptr == ptr_unbound || cell.ptr == ptr_never_used)
+            return true;
+        // Only a page inside the table; a bad one is named by its visit.
+        if (cell.ptr > 0 && cell.ptr < h.total_pages)
+            __builtin_prefetch(page_words(cell.ptr));
+        batch[gathered++] = {cell, load(cell_page, cell_word + cell_key)};
+        return gathered < iter_batch || visit_batch();
     });
+    if (result == 0)
+        visit_batch();
     return result;
 }
 

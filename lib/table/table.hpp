@@ -296,9 +296,6 @@ private:
     // lock that keeps writers out); returns the older binding's page.
     std::int32_t read_value(const header &h, std::int32_t page, std::int32_t key,
                             std::vector<std::int32_t> &value) const;
-    // iter: starts loading the binding's first page of a cell some cells
-    // after cell `index` (what it reads there is only a hint).
-    void prefetch_binding_ahead(const header &h, std::int64_t index) const noexcept;
 
     // Read-locks each binding of key in turn (OCamlnet's hand-over) and calls
     // visit with it as a callback; visit answers as a block callback does.
