@@ -20,17 +20,20 @@ struct cell_place {
 };
 
 // Cell `index` of the hash table of `h` (0 <= index < h.hash_size, which the
-// extents hold: read_structure checked it).  Each extent is at least as
-// large as all before it together, so most cells lie in the last ones.
+// extents hold: read_structure checked it): in the last extent whose first
+// cell is at most `index`.  The extents are counted rather than searched:
+// keys fall into them at random, and a search's exit would be mispredicted.
 inline cell_place locate_cell(const header &h, std::int64_t index) noexcept
 {
-    int extent = h.extent_count - 1;
-    while (index < h.extent_first_cell[static_cast<std::size_t>(extent)])
-        --extent;
-    auto cell = static_cast<std::uint32_t>(index - h.extent_first_cell[static_cast<std::size_t>(extent)]);
+    const auto at = static_cast<std::int32_t>(index);
+    header::cell_lanes started{};
+    for (std::size_t i = 0; i < h.extent_lanes_used; ++i)
+        started += header::lanes<header::cell_lanes>(h.extent_first_cell, i) <= at;  // -1 where it holds
+    const auto extent = static_cast<std::size_t>(-(started[0] + started[1] + started[2] + started[3]) - 1);
+    auto cell = static_cast<std::uint32_t>(at - h.extent_first_cell[extent]);
     std::uint32_t page = h.cells_per_page_divisor.quotient(cell);
     std::uint32_t cell_in_page = cell - page * static_cast<std::uint32_t>(h.cells_per_page);
-    return {h.extents[static_cast<std::size_t>(extent)].first_page + static_cast<std::int32_t>(page),
+    return {static_cast<std::int32_t>(h.hash_first_page[extent] + page),
             static_cast<int>(layout::hash_page_header + layout::cell_words * cell_in_page)};
 }
 

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace netshm::core {
@@ -32,31 +33,61 @@ struct header {
     std::array<hash_extent, layout::max_extents> extents;
     int extent_count;
     // Derived by index_hash() (cells.hpp's arithmetic needs them): cells per
-    // hash page, the index of each extent's first cell, and the cells per
-    // page and hash_size as divisors.
+    // hash page and hash_size as divisors, and per extent, four to a vector
+    // (lookups test them all without a branch, which the random places of
+    // keys would mispredict): the index of its first cell (INT32_MAX past
+    // extent_count, after every index), its first page and its page count
+    // (0 past extent_count: no page).
     int cells_per_page;
     fast_divisor cells_per_page_divisor;
-    std::array<std::int32_t, layout::max_extents> extent_first_cell;
     fast_divisor hash_divisor;
+    using cell_lanes = std::int32_t __attribute__((vector_size(16)));
+    using page_lanes = std::uint32_t __attribute__((vector_size(16)));
+    alignas(16) std::array<std::int32_t, layout::max_extents> extent_first_cell;
+    alignas(16) std::array<std::uint32_t, layout::max_extents> hash_first_page;
+    alignas(16) std::array<std::uint32_t, layout::max_extents> hash_pages;
+    std::size_t extent_lanes_used;
+    // Lanes i*4 .. i*4+3 of one of the arrays above.
+    template <class Lanes, class Word>
+    static Lanes lanes(const std::array<Word, layout::max_extents> &words, std::size_t i) noexcept
+    {
+        Lanes out;
+        std::memcpy(&out, words.data() + 4 * i, sizeof out);
+        return out;
+    }
 
     void index_hash(int cells_in_page) noexcept
     {
         cells_per_page = cells_in_page;
         cells_per_page_divisor = fast_divisor(static_cast<std::uint32_t>(cells_in_page));
+        hash_divisor = fast_divisor(static_cast<std::uint32_t>(hash_size));
+        extent_first_cell.fill(INT32_MAX);
+        hash_first_page.fill(0);
+        hash_pages.fill(0);
         std::int64_t cells = 0;
         for (int i = 0; i < extent_count; ++i) {
+            const hash_extent &extent = extents[static_cast<std::size_t>(i)];
             extent_first_cell[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(cells);
-            cells += static_cast<std::int64_t>(extents[static_cast<std::size_t>(i)].pages) * cells_in_page;
+            hash_first_page[static_cast<std::size_t>(i)] = static_cast<std::uint32_t>(extent.first_page);
+            hash_pages[static_cast<std::size_t>(i)] = static_cast<std::uint32_t>(extent.pages);
+            cells += static_cast<std::int64_t>(extent.pages) * cells_in_page;
         }
-        hash_divisor = fast_divisor(static_cast<std::uint32_t>(hash_size));
+        extent_lanes_used = (static_cast<std::size_t>(extent_count) + 3) / 4;
     }
+    // Every find asks this of a data page, which is in no extent.
     bool is_hash_page(std::int64_t page) const noexcept
     {
-        for (int i = 0; i < extent_count; ++i)
-            if (page >= extents[static_cast<std::size_t>(i)].first_page &&
-                page < extents[static_cast<std::size_t>(i)].first_page + extents[static_cast<std::size_t>(i)].pages)
-                return true;
-        return false;
+        if (page < 0 || page > INT32_MAX)
+            return false;
+        const auto p = static_cast<std::uint32_t>(page);
+        const page_lanes pages{p, p, p, p};
+        page_lanes in_extent{};
+        for (std::size_t i = 0; i < extent_lanes_used; ++i)
+            in_extent |= reinterpret_cast<page_lanes>(pages - lanes<page_lanes>(hash_first_page, i) <
+                                                      lanes<page_lanes>(hash_pages, i));
+        using halves = std::uint64_t __attribute__((vector_size(16)));
+        const auto both = reinterpret_cast<halves>(in_extent);
+        return (both[0] | both[1]) != 0;
     }
     // A page that may hold content or be free: inside the table, not the
     // master, the descriptor or a hash page.

@@ -15,7 +15,9 @@
 //   floor_overlapped  independent lookups, a few instructions each: the
 //                     processor overlaps the misses of several;
 //   floor_overlapped_100  the same with 100 more instructions per lookup,
-//                     which shows how little code it takes to lose that.
+//                     which shows how little code it takes to lose that;
+//   floor_pipelined   groups of 64 lookups in three stages with software
+//                     prefetches, as find_many takes them: its best case.
 //
 // Usage: memory_floor [--n N] [--rounds R]; prints JSON lines (system
 // "floor", variant "format1", ops_per_s = lookups per second, the best of R
@@ -27,6 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 
@@ -70,15 +74,22 @@ public:
     table_image &operator=(const table_image &) = delete;
 
     // The first value word of key's binding.
-    std::int32_t first_word(std::int32_t key) const
+    std::int32_t first_word(std::int32_t key) const { return content_page(key, first_cell(key))[6]; }
+
+    // The cell a probe for key visits first.
+    const std::int32_t *first_cell(std::int32_t key) const { return cell_of(probe_index(key, 0)); }
+
+    // The first content page of key's binding, given the first cell.
+    const std::int32_t *content_page(std::int32_t key, const std::int32_t *cell) const
     {
         for (std::int64_t attempt = 0; attempt <= hash_size_ + 10; ++attempt) {
-            const std::int32_t *cell = cell_of(probe_index(key, attempt));
+            if (attempt > 0)
+                cell = cell_of(probe_index(key, attempt));
             std::int32_t ptr = cell[1];
             if (ptr == 0)
                 break;
             if (cell[0] == key && ptr > 0)
-                return page(ptr)[6];
+                return page(ptr);
         }
         throw failure("key " + std::to_string(key) + " is not in the table");
     }
@@ -157,6 +168,39 @@ double pass(const table_image &image, const std::vector<std::int32_t> &order)
     return static_cast<double>(order.size()) / seconds;
 }
 
+// Lookups per second for one pass over `order` in groups of 64, pipelined as
+// find_many pipelines them: every first cell of a group prefetched, then the
+// cells read and their content pages prefetched, then the values read; the
+// best case of that design, with nothing validated.
+double pipelined_pass(const table_image &image, const std::vector<std::int32_t> &order)
+{
+    constexpr std::size_t group = 64;
+    std::array<const std::int32_t *, group> cells{};
+    std::array<const std::int32_t *, group> pages{};
+    std::uint64_t sum = 0, expected = 0;
+    double start = bench::now_seconds();
+    for (std::size_t first = 0; first < order.size(); first += group) {
+        const std::int32_t *keys = order.data() + first;
+        const std::size_t n = std::min(group, order.size() - first);
+        for (std::size_t i = 0; i < n; ++i) {
+            cells[i] = image.first_cell(keys[i]);
+            __builtin_prefetch(cells[i]);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            pages[i] = image.content_page(keys[i], cells[i]);
+            __builtin_prefetch(pages[i]);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            sum += static_cast<std::uint32_t>(pages[i][6]);
+            expected += static_cast<std::uint32_t>(keys[i]);
+        }
+    }
+    double seconds = bench::now_seconds() - start;
+    if (sum != expected)
+        throw failure("a pipelined lookup found a wrong value");
+    return static_cast<double>(order.size()) / seconds;
+}
+
 void report(const char *phase, std::size_t lookups, double rate)
 {
     bench::json_line()
@@ -207,6 +251,7 @@ int main(int argc, char **argv)
         report("floor_serial", n, best_of(pass<mode::serial>));
         report("floor_overlapped", n, best_of(pass<mode::overlapped>));
         report("floor_overlapped_100", n, best_of(pass<mode::overlapped_100>));
+        report("floor_pipelined", n, best_of(pipelined_pass));
     } catch (const std::exception &e) {
         ::unlink(name.c_str());
         std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
