@@ -50,7 +50,6 @@ std::size_t table::find_chunk(const header &h, std::span<const std::int32_t> key
         if (pages[i] != 0)
             __builtin_prefetch(page_words(pages[i]));
     };
-    const std::int64_t first_page_words = words_per_page_ - c_data;
     auto finish = [&](std::size_t i) {
         const std::int32_t page = pages[i];
         if (page == 0) {
@@ -64,7 +63,7 @@ std::size_t table::find_chunk(const header &h, std::span<const std::int32_t> key
         // Past the end of `values` there is no pointer to form (cap 0 passes NULL).
         std::int32_t *out = fits ? values.data() + offset : nullptr;
         offset += length;
-        if (head.length <= first_page_words) {
+        if (in_first_page(head)) {
             if (fits)
                 copy_words(out, page_words(page) + c_data, length, racy);
             return;

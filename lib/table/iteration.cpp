@@ -108,7 +108,7 @@ std::int32_t table::read_value(const header &h, std::int32_t page, std::int32_t 
 {
     binding_head head = read_head(h, page, key);
     value.resize(static_cast<std::size_t>(head.length));
-    if (head.length <= words_per_page_ - c_data) {
+    if (in_first_page(head)) {
         shared::copy_out_unraced(value.data(), page_words(page) + c_data, value.size());
         return head.older;
     }

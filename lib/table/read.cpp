@@ -113,6 +113,13 @@ std::optional<bool> table::optimistic_lookup(std::int32_t key, bool copy)
             bound = page != 0;
             if (!bound)
                 return;
+            if (binding_head head = read_head(h, page, key); in_first_page(head)) {
+                if (copy) {
+                    read_copy_.resize(static_cast<std::size_t>(head.length));
+                    shared::copy_out(read_copy_.data(), page_words(page) + c_data, read_copy_.size());
+                }
+                return;
+            }
             binding b = read_binding(h, page, key);
             if (copy)
                 copy_value_atomically(b);
@@ -166,6 +173,11 @@ bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sin
     std::int32_t page = bound_page(h, probe(h, key, false));
     if (page == 0)
         return false;
+    if (binding_head head = read_head(h, page, key); in_first_page(head)) {
+        if (std::int32_t *out = sink(static_cast<std::size_t>(head.length)))
+            shared::copy_out_unraced(out, page_words(page) + c_data, static_cast<std::size_t>(head.length));
+        return true;
+    }
     binding b = read_binding(h, page, key);
     std::optional<page_lock_guard> binding_lock;
     if (static_cast<std::int64_t>(b.pages.size()) > copy_under_descriptor_lock_pages) {

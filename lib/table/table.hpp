@@ -283,6 +283,12 @@ private:
         return read_head_checked(h, page, key);
     }
     binding_head read_head_checked(const header &h, std::int32_t page, std::int32_t key) const;
+    // Whether a validated head's value lies in its first page alone: then
+    // read_head has validated all of it, and no list of pages is needed.
+    bool in_first_page(const binding_head &head) const noexcept
+    {
+        return head.length <= words_per_page_ - layout::c_data;
+    }
     binding read_binding(const header &h, std::int32_t page, std::int32_t key) const;
     // Writes the value into the allocated `pages`; returns the first.
     std::int32_t write_binding(std::int32_t key, std::span<const std::int32_t> value, std::int32_t older,
