@@ -68,7 +68,7 @@ PYTHON_SYSTEMS = {
     'python lmdb': 'Python python3-lmdb',
     'python tdb': 'Python python3-tdb',
 }
-PYTHON_PHASES = ['load', 'find_hit', 'find_many64']
+PYTHON_PHASES = ['load', 'find_hit', 'find_many64', 'ctypes_call']
 LABELS = {**SYSTEMS, **BATCH_SYSTEMS, **PYTHON_SYSTEMS}
 
 # Phases of test/bench/netshm_readers.cpp: reads/s of R readers under a paced writer.
@@ -414,18 +414,30 @@ def python_section(rates):
         'test/bench/python_bench.py, run by Debian\'s /usr/bin/python3: W1\'s keys and values loaded from '
         'Python into each store, then W1\'s find_hit order looked up one key at a time (netshm `t.get(k)`, '
         'python3-lmdb `txn.get(kb)` in one read transaction, python3-tdb `db.get(kb)`, keys pre-packed as '
-        'bytes for both) and, for netshm, with `t.find_many` in batches of 64 keys; best of 3 passes per '
-        'round, every value checked. Issue 19\'s targets (in the table of targets above): per-key find ≥ '
-        '0.5 × LMDB\'s `txn.get` loop, find_many in batches of 64 ≥ 1.5 × it.',
+        'bytes for both) and, for netshm, with `t.find_many` in batches of 64 keys, and as *ctypes_call*: '
+        '`netshm_find_into` called through `ctypes` with prepared arguments and nothing else (no key check, '
+        'no array returned), the least any package over `ctypes` can cost; best of 3 passes per round, '
+        'each with the garbage collector off (as `timeit` measures: netshm\'s `array(\'i\')` values are '
+        'tracked by the collector, LMDB\'s and TDB\'s bytes are not, and with it on the collections of the '
+        'results the program keeps to check them took most of netshm\'s time), every value checked. Issue '
+        '19\'s targets (in the table of targets above): per-key find ≥ 0.5 × LMDB\'s `txn.get` loop, '
+        'find_many in batches of 64 ≥ 1.5 × it.',
         '',
-        '| store | ' + ' | '.join(PYTHON_PHASES) + ' | find_hit ÷ LMDB | find_many64 ÷ LMDB |',
-        '|---|' + '---:|' * (len(PYTHON_PHASES) + 2),
+        '| store | ' + ' | '.join(PYTHON_PHASES) + ' | find_hit ÷ LMDB | find_many64 ÷ LMDB | ctypes_call ÷ LMDB |',
+        '|---|' + '---:|' * (len(PYTHON_PHASES) + 3),
     ]
     for name, what in PYTHON_SYSTEMS.items():
         phases = rates.get(name, {})
-        ratios = [ratio(rates, name, phase, 'python lmdb', 'find_hit')[0] for phase in ('find_hit', 'find_many64')]
+        ratios = [ratio(rates, name, phase, 'python lmdb', 'find_hit')[0]
+                  for phase in ('find_hit', 'find_many64', 'ctypes_call')]
         lines.append(f'| {what} | ' + ' | '.join(cell(phases.get(p)) if phases.get(p) else '–' for p in PYTHON_PHASES)
                      + ' | ' + ' | '.join('–' if r is None else f'{r:.2f}' for r in ratios) + ' |')
+    lines += ['', 'A bare `ctypes` call (ctypes_call) leaves `t.get` little of the per-key target\'s budget: '
+              'at 0.5 × LMDB, `t.get` may take twice `txn.get`\'s time per key, and the call alone takes most of '
+              'that; what `t.get` adds on top (the int32 check of the key, a buffer safe between threads, the '
+              '`array(\'i\')` it returns, its own Python call) is about 450 ns per key here (measured with the '
+              'same loop around `t.get`, a bare call and nothing). With record locking every find also makes '
+              'two `fcntl` calls.']
     return lines
 
 

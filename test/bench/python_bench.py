@@ -6,6 +6,8 @@ The W1 key set of test/bench (bench_common.hpp: n xorshift32 keys, each bound to
   find_hit      one lookup per key: netshm t.get(k), LMDB txn.get(kb) in one read
                 transaction, TDB db.get(kb) (keys pre-packed as 4 native bytes)
   find_many64   netshm t.find_many over batches of 64 keys
+  ctypes_call   netshm_find_into called through ctypes alone, prepared arguments and
+                nothing else: what any package over ctypes costs at the least
 each timed over all n keys with the garbage collector off (as timeit does), best of
 --repeat passes (the passes interleaved: each visits every store in turn), every value
 checked once after.
@@ -36,6 +38,7 @@ import time
 
 W1_SEED, SHUFFLE_SEED = 2463534242, 88675123
 BATCH = 64
+PHASES = ("load", "find_hit", "find_many64", "ctypes_call")
 MASK = 0xFFFFFFFF
 
 
@@ -97,7 +100,8 @@ def open_netshm(args, keys, order, workdir, stack, locking):
     def find_many64():
         got_many[:] = [v for batch in batches for v in find_many(batch)]
 
-    phases = {"find_hit": (find_hit, lambda: check("netshm " + locking, got, order))}
+    phases = {"find_hit": (find_hit, lambda: check("netshm " + locking, got, order)),
+              "ctypes_call": ctypes_call_phase(t, order)}
     try:
         find_many(batches[0])
         phases["find_many64"] = (find_many64,
@@ -105,6 +109,28 @@ def open_netshm(args, keys, order, workdir, stack, locking):
     except netshm.NotSupported:
         pass
     return load, phases
+
+
+def ctypes_call_phase(t, order):
+    """The floor of any package over ctypes: netshm_find_into called through ctypes with
+    its arguments prepared once (t's handle, a private attribute, and one buffer), and
+    nothing else: no key check, no array made.  Every call must answer NETSHM_OK."""
+    find_into = ctypes.CDLL("libnetshm.so.1").netshm_find_into  # the library already loaded
+    words = array.array("i", bytes(4 * 64))
+    length = array.array("i", bytes(ctypes.sizeof(ctypes.c_size_t)))
+    words_arg, cap_arg = ctypes.c_void_p(words.buffer_info()[0]), ctypes.c_size_t(64)
+    length_arg = ctypes.c_void_p(length.buffer_info()[0])
+    handle, answers = t._handle, []
+
+    def ctypes_call():
+        answers[:] = [find_into(handle, k, words_arg, cap_arg, length_arg) for k in order]
+    ctypes_call.buffers = words, length  # alive as long as the pointers to them
+
+    def verify():
+        if len(answers) != len(order) or any(answers):
+            sys.exit("netshm ctypes_call: a call did not answer NETSHM_OK")
+
+    return ctypes_call, verify
 
 
 def load_bytes(put, keys):
@@ -223,7 +249,7 @@ def json_lines(records):
         variant = "netshm " + r["variant"] if r["system"] == "netshm" else r["system"]
         if "skipped" in r:
             yield {"system": "python", "variant": variant, "skipped": r["skipped"]}
-        for phase in ("load", "find_hit", "find_many64"):
+        for phase in PHASES:
             if phase in r:
                 yield {"system": "python", "variant": variant, "phase": phase, "ops_per_s": r[phase]}
 
@@ -231,12 +257,13 @@ def json_lines(records):
 def print_table(records, args):
     print("W1 lookups from Python %s, n = %d, best of %d (ops/s)"
           % (sys.version.split()[0], args.n, args.repeat))
-    print("%-8s %-14s %12s %12s %12s" % ("system", "variant", "load", "find_hit", "find_many64"))
+    print("%-8s %-14s %12s %12s %12s %12s" % ("system", "variant", "load", "find_hit", "find_many64",
+                                               "ctypes_call"))
     for r in records:
         if "skipped" in r:
             print("%-8s %-14s skipped: %s" % (r["system"], r["variant"], r["skipped"]))
             continue
-        cells = ["%12.0f" % r[p] if p in r else "%12s" % "-" for p in ("load", "find_hit", "find_many64")]
+        cells = ["%12.0f" % r[p] if p in r else "%12s" % "-" for p in PHASES]
         print("%-8s %-14s %s" % (r["system"], r["variant"], " ".join(cells)))
     for what, ratio, goal in targets(records):
         print("%-28s %.2f x lmdb txn.get (target >= %.1f): %s"
