@@ -140,6 +140,39 @@ TEST_CASE("find_many: a buffer too small gives ETOOBIG, every found[] entry and 
     CHECK(none.found[1].offset == 3);
 }
 
+TEST_CASE("find_many: a batch of one key (find's path) keeps the batch's rules", "[table][find_many]")
+{
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
+    scratch_table st(160, 10, locking);
+    netshm_table *t = st.get();
+    add_ok(t, 1, {1, 1});
+    add_ok(t, 2, make_value(2, 100));  // several pages
+    add_ok(t, 3, {});
+    for (int32_t key : {1, 2, 3, 4})
+        check_against_find(t, {key});
+
+    batch small = find_many(t, {2}, 10);
+    CHECK(small.rc == NETSHM_ETOOBIG);
+    CHECK(small.needed == 100);
+    CHECK(small.found[0].rc == NETSHM_OK);
+    CHECK(small.found[0].offset == 0);
+    CHECK(small.found[0].len == 100);
+    CHECK(small.values == value_t(10, -7));  // what does not fit is not copied
+
+    batch unbound = find_many(t, {4}, 0);
+    CHECK(unbound.rc == NETSHM_OK);
+    CHECK(unbound.needed == 0);
+    CHECK(unbound.found[0].rc == NETSHM_ENOTFOUND);
+    CHECK(unbound.found[0].len == 0);
+
+    size_t needed = 0;
+    netshm_found found{};
+    const int32_t key = 1;
+    CHECK_NETSHM_ERR(NETSHM_ETOOBIG, netshm_find_many(t, &key, 1, &found, nullptr, 0, &needed));
+    CHECK(needed == 2);
+    CHECK(found.len == 2);
+}
+
 TEST_CASE("find_many: NULL rules and n = 0", "[table][find_many]")
 {
     scratch_table st(160, 10);
