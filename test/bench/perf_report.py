@@ -401,8 +401,8 @@ def batch_section(rates):
                   'probing, the result slots), four times the floor\'s. '
                   'Instructions per lookup (callgrind, `valgrind --tool=callgrind '
                   'build-bench/test/bench/peers/find_many_lmdb --variant none --n 20000 --passes 1 --batch 64`, '
-                  'inclusive counts ÷ 20,000): about 285 for `netshm_find_many` in batches of 64, 870 for '
-                  '`netshm_find_into`, 975 for `mdb_get`; 71 for a lookup of the pipelined floor (`memory_floor '
+                  'inclusive counts ÷ 20,000; `mdb_get` runs in two passes there): about 290 for `netshm_find_many` '
+                  'in batches of 64, 750 for `netshm_find_into`, 975 for `mdb_get`; 71 for a lookup of the pipelined floor (`memory_floor '
                   '--n 20000 --rounds 1`, `pipelined_pass`).']
     return lines
 
