@@ -337,7 +337,7 @@ def floor_section(rates):
         'the best case of that design, nothing validated.',
         '',
         'A find that runs more than about a hundred instructions (any of the systems here: a call through '
-        'an API, a lock, checks; netshm\'s find without locking runs about 600, by callgrind) cannot overlap '
+        'an API, a lock, checks; netshm\'s `netshm_find_into` without locking runs about 750, by callgrind) cannot overlap '
         'two finds, so *serial* is the fastest such a find can be on '
         'a format-1 table of W1 on this machine; the last columns divide it by the peers\' find_hit, the '
         'ceiling of every netshm find_hit ratio.',
