@@ -43,6 +43,7 @@ struct header {
     fast_divisor hash_divisor;
     using cell_lanes = std::int32_t __attribute__((vector_size(16)));
     using page_lanes = std::uint32_t __attribute__((vector_size(16)));
+    static_assert(layout::max_extents % 4 == 0, "the extents fill whole vectors of four");
     alignas(16) std::array<std::int32_t, layout::max_extents> extent_first_cell;
     alignas(16) std::array<std::uint32_t, layout::max_extents> hash_first_page;
     alignas(16) std::array<std::uint32_t, layout::max_extents> hash_pages;
