@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <fcntl.h>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -98,7 +99,11 @@ std::string replace_values(const std::string &name)
         std::vector<int32_t> value = pattern(w);
         if (netshm_replace(table, static_cast<int32_t>(writes % keys), value.data(), value.size()) != NETSHM_OK)
             return std::string("replace: ") + netshm_last_error();
-        ++writes;
+        // A writer that never pauses starves a read-only reader's reads of the
+        // whole table, which cannot stop it (guide, "Locking"): this one
+        // pauses now and then, as writers between requests do.
+        if (++writes % 256 == 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
     netshm_table_close(table);
     netshm_close(descr);
