@@ -89,17 +89,6 @@ std::size_t table::find_chunk(const header &h, std::span<const std::int32_t> key
 std::size_t table::find_many(std::span<const std::int32_t> keys, std::span<std::int32_t> values,
                              function_ref<void(std::size_t, std::span<const found_slot>)> report)
 {
-    // One key gains nothing from the stages, and pays for their bookkeeping:
-    // find's path, the same snapshot and checks.
-    if (keys.size() == 1) {
-        found_slot slot{0, 0, false};
-        slot.bound = find(keys[0], [&](std::size_t length) -> std::int32_t * {
-            slot.length = length;
-            return length <= values.size() ? values.data() : nullptr;
-        });
-        report(0, {&slot, 1});
-        return slot.length;
-    }
     operation op(*this);
     std::array<found_slot, find_many_chunk> slots;
     std::size_t offset = 0;

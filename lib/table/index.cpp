@@ -22,20 +22,22 @@ std::int64_t last_hash_page(const header &h)
 
 } // namespace
 
-void table::prefetch_probe(std::int32_t key) const noexcept
+table::first_cell table::prefetch_probe(std::int32_t key) const noexcept
 {
     if (!header_validated_)
-        return;
+        return {};
     cell_ref cell = cell_at(validated_, probe_index(validated_, key, 0));
     __builtin_prefetch(page_words(cell.page) + cell.word);
+    return {cell, structure_validations_};
 }
 
-table::cell_ref table::probe(const header &h, std::int32_t key, bool spare) const
+table::cell_ref table::probe(const header &h, std::int32_t key, bool spare, first_cell first) const
 {
     int shift = spare ? cell_spare_key : cell_key;
     std::int64_t limit = h.hash_size + 10;
+    const bool first_known = &h == &validated_ && first.validation != 0 && first.validation == structure_validations_;
     for (std::int64_t attempt = 0; attempt <= limit; ++attempt) {
-        cell_ref cell = cell_at(h, probe_index(h, key, attempt));
+        cell_ref cell = attempt == 0 && first_known ? first.cell : cell_at(h, probe_index(h, key, attempt));
         cell.ptr = load(cell.page, cell.word + shift + 1);
         if (cell.ptr == ptr_never_used)
             return cell;
@@ -120,6 +122,7 @@ const header &table::refresh_descriptor()
                 map_pages(total);
         }
         problem = validate_header(validated_words_, descriptor_page_, pages_available, cells_per_page_, validated_);
+        ++structure_validations_;
     }
     if (!problem.empty())
         corrupt(problem);

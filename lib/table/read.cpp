@@ -104,12 +104,12 @@ bool table::read_optimistically(function_ref<void()> read)
     }
 }
 
-std::optional<bool> table::optimistic_lookup(std::int32_t key, bool copy)
+std::optional<bool> table::optimistic_lookup(std::int32_t key, bool copy, first_cell first)
 {
     bool bound = false;
     if (!read_optimistically([&] {
             const header &h = refresh();
-            std::int32_t page = bound_page(h, probe(h, key, false));
+            std::int32_t page = bound_page(h, probe(h, key, false, first));
             bound = page != 0;
             if (!bound)
                 return;
@@ -128,9 +128,10 @@ std::optional<bool> table::optimistic_lookup(std::int32_t key, bool copy)
     return bound;
 }
 
-std::optional<bool> table::optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
+std::optional<bool> table::optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink,
+                                           first_cell first)
 {
-    std::optional<bool> found = optimistic_lookup(key, true);
+    std::optional<bool> found = optimistic_lookup(key, true, first);
     if (found.value_or(false))
         if (std::int32_t *out = sink(read_copy_.size()))
             std::copy(read_copy_.begin(), read_copy_.end(), out);
@@ -148,13 +149,13 @@ std::optional<std::int64_t> table::optimistic_length()
 bool table::mem(std::int32_t key)
 {
     operation op(*this);
-    prefetch_probe(key);
+    first_cell first = prefetch_probe(key);
     if (reads_optimistically())
-        if (std::optional<bool> bound = optimistic_lookup(key, false))
+        if (std::optional<bool> bound = optimistic_lookup(key, false, first))
             return *bound;
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     const header &h = refresh();
-    std::int32_t page = bound_page(h, probe(h, key, false));
+    std::int32_t page = bound_page(h, probe(h, key, false, first));
     if (page == 0)
         return false;
     read_binding(h, page, key);
@@ -164,13 +165,13 @@ bool table::mem(std::int32_t key)
 bool table::find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink)
 {
     operation op(*this);
-    prefetch_probe(key);
+    first_cell first = prefetch_probe(key);
     if (reads_optimistically())
-        if (std::optional<bool> found = optimistic_find(key, sink))
+        if (std::optional<bool> found = optimistic_find(key, sink, first))
             return *found;
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     const header &h = refresh();
-    std::int32_t page = bound_page(h, probe(h, key, false));
+    std::int32_t page = bound_page(h, probe(h, key, false, first));
     if (page == 0)
         return false;
     if (binding_head head = read_head(h, page, key); in_first_page(head)) {

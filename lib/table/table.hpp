@@ -233,11 +233,20 @@ private:
         cell_place place = locate_cell(h, index);
         return {place.page, place.word, false, 0, index};
     }
-    cell_ref probe(const header &h, std::int32_t key, bool spare) const;
+    // The cell a probe visits first, as the header of one structure
+    // validation (the count in structure_validations_; 0: none) places it.
+    struct first_cell {
+        cell_ref cell;
+        std::uint64_t validation;
+    };
+    // `first`, from prefetch_probe for the same key, is used while refresh()
+    // has validated no other structure since: not computed again (about 40
+    // instructions a find, callgrind).
+    cell_ref probe(const header &h, std::int32_t key, bool spare, first_cell first = {}) const;
     // Starts loading the cell a probe for key visits first, as the header
     // last validated places it: its miss overlaps the work before the probe
     // (with record locking, the lock's system call).
-    void prefetch_probe(std::int32_t key) const noexcept;
+    first_cell prefetch_probe(std::int32_t key) const noexcept;
     cell_ref probe_for_addition(header &h, std::int32_t key, bool &claims_cell);
     void add_hash_extent(header &h);
     // A hash resize, an operation of its own: a new extent, then every bound
@@ -421,8 +430,9 @@ private:
     void copy_value_atomically(const binding &b);
     // find, mem and length without the mutex; nullopt: take the mutex.
     // Whether key is bound, its value copied to read_copy_ if `copy`.
-    std::optional<bool> optimistic_lookup(std::int32_t key, bool copy);
-    std::optional<bool> optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink);
+    std::optional<bool> optimistic_lookup(std::int32_t key, bool copy, first_cell first);
+    std::optional<bool> optimistic_find(std::int32_t key, function_ref<std::int32_t *(std::size_t)> sink,
+                                        first_cell first);
     std::optional<std::int64_t> optimistic_length();
     // One chunk of find_many against the validated header `h`, its values
     // copied from `offset` on with atomic loads if `racy` (an optimistic
@@ -449,6 +459,8 @@ private:
     descriptor_words validated_words_{};
     header validated_{};
     bool header_validated_ = false;
+    // Structures refresh() validated: a first_cell of another is stale.
+    std::uint64_t structure_validations_ = 0;
     std::uint64_t generation_;
     // Callbacks of this handle's operations running now (lock_state's
     // callbacks_active counts those of every handle of the object).  Changed

@@ -164,6 +164,39 @@ TEST_CASE("table: another handle of the same object follows its growth", "[table
     CHECK(table_memory(st.get()).extents() == table_memory(other.get()).extents());
 }
 
+// A find starts loading the key's first cell before it checks the descriptor
+// (lib/table/index.cpp, prefetch_probe): once another handle has grown the
+// hash table, the first lookup must probe from where the new size puts the key.
+TEST_CASE("table: the first lookup after another handle grew the hash table probes by the new size",
+          "[table][growth]")
+{
+    const netshm_locking locking = GENERATE(NETSHM_NO_LOCKING, NETSHM_RECORD_LOCKING, NETSHM_MUTEX_LOCKING);
+    const bool use_mem = GENERATE(false, true);
+    CAPTURE(locking, use_mem);
+    scratch_table st(160, 1, locking);
+    table_ptr other = manage_ok(st.descr.get(), 0, -1, locking);
+    // Keys larger than the hash table, so that sizes place them differently.
+    int32_t i = 0;
+    auto key = [&i] { return 100000 + 7919 * i; };
+    for (int growth = 0; growth < 6; ++growth) {
+        CAPTURE(growth);
+        // `other` validates the current size; then the hash table grows.
+        add_ok(st.get(), key(), {i});
+        CHECK(find_value(other.get(), key()) == value_t{i});
+        const size_t extents = table_memory(st.get()).extents().size();
+        while (table_memory(st.get()).extents().size() == extents) {
+            ++i;
+            add_ok(st.get(), key(), {i});
+        }
+        // The newest key's first cell by the old size holds another key or none.
+        if (use_mem)
+            CHECK(netshm_mem(other.get(), key()) == 1);
+        else
+            CHECK(find_value(other.get(), key()) == value_t{i});
+        ++i;
+    }
+}
+
 // Modifications through any handle of the object are refused from a callback
 // (they would move what the callback iterates), so another process grows it.
 TEST_CASE("table: fragments stay valid while the callback's own table remaps", "[table][growth]")

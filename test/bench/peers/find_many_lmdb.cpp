@@ -129,11 +129,11 @@ private:
             check_netshm(netshm_find_many(netshm_.table(), work_.order.data() + first, n, found.data(), values.data(),
                                           values.size(), nullptr),
                          "netshm_find_many");
-            for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t i = 0; i < n; ++i) {
                 if (found[i].rc != NETSHM_OK || found[i].len != bench::value_words)
                     throw failure("find_many: a key is missing or its value has the wrong length");
-            for (std::size_t w = 0; w < n * bench::value_words; ++w)
-                sum += values[w];
+                sum += bench::value_sum(values.data() + found[i].offset);
+            }
         }
         return sum;
     }
@@ -145,6 +145,8 @@ private:
         long long sum = 0;
         for (std::int32_t key : work_.order) {
             check_netshm(netshm_find_into(netshm_.table(), key, out.data(), out.size(), &len), "netshm_find_into");
+            if (len != bench::value_words)
+                throw failure("find_into: a value has the wrong length");
             sum += bench::value_sum(out.data());
         }
         return sum;
