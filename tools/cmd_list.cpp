@@ -1,6 +1,7 @@
 // netshm list: the netshm objects of a directory.
 #include "arguments.hpp"
 #include "command.hpp"
+#include "in_child_process.hpp"
 #include "object_access.hpp"
 #include "table_locking.hpp"
 
@@ -51,17 +52,34 @@ bool starts_with_master_magic(const fs::path &path)
     return n == static_cast<ssize_t>(sizeof words) && words == master_magic;
 }
 
-// Page size and bindings as a table opened for reading (with --locking), else why not.
+// Page size and bindings as a table opened for reading (with --locking), else
+// why not.  Opened in a child process: list opens objects nobody named, which
+// other programs may be truncating (tests, a re-created table), and touching a
+// mapping past an object's new end kills the process that does (SIGBUS).
 void describe(listed_object &object, netshm::shm_type type, const arguments &args)
 {
-    try {
-        object_ref listed{object.name, type, std::nullopt, lock_wait_of(args)};
-        open_table opened = open_existing_table(listed, args, access::read_only);
-        object.bindings = std::to_string(opened.table.length());
-        object.pagesize = std::to_string(opened.table.memory().words_per_page * 4);
-    } catch (const netshm::error &e) {
-        object.note = e.what();
+    // The child's answer: page size, bindings and note, separated by NULs.
+    child_outcome outcome = in_child_process([&]() -> std::string {
+        try {
+            object_ref listed{object.name, type, std::nullopt, lock_wait_of(args)};
+            open_table opened = open_existing_table(listed, args, access::read_only);
+            return fmt::format("{}{}{}{}", opened.table.memory().words_per_page * 4, '\0', opened.table.length(),
+                               '\0');
+        } catch (const std::exception &e) {
+            return fmt::format("-{}-{}{}", '\0', '\0', e.what());
+        }
+    });
+    std::size_t first = outcome.text.find('\0');
+    std::size_t second = first == std::string::npos ? first : outcome.text.find('\0', first + 1);
+    if (!outcome.failure.empty() || second == std::string::npos) {
+        object.note = fmt::format("could not be read: the process reading it was {} (the object may have been "
+                                  "truncated meanwhile)",
+                                  outcome.failure.empty() ? "cut short" : outcome.failure);
+        return;
     }
+    object.pagesize = outcome.text.substr(0, first);
+    object.bindings = outcome.text.substr(first + 1, second - first - 1);
+    object.note = outcome.text.substr(second + 1);
 }
 
 int run(const arguments &args)
@@ -110,6 +128,8 @@ const command list_command{
     "/dev/shm are named \"/name\", as the other subcommands take POSIX objects.\n"
     "For each: its size in bytes and, opened as a read-only table, its page size and\n"
     "number of bindings; a table that cannot be opened shows \"-\" and the reason.\n"
+    "Each table is opened in a child process, so that one another program truncates\n"
+    "meanwhile (which kills a process reading it with SIGBUS) is reported, not fatal.\n"
     "Files that cannot be read are left out.",
     options, run};
 

@@ -68,7 +68,7 @@ void page_locks::end_group()
     check_group_end();
     --group_depth_;
     // The mutex is released even if releasing a lock failed.
-    std::unique_lock<std::recursive_timed_mutex> group_hold(state_->mutex(), std::adopt_lock);
+    std::unique_lock<recursive_mutex> group_hold(state_->mutex(), std::adopt_lock);
     std::exception_ptr writer_failure;
     if (writer_) {
         try {

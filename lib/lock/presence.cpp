@@ -81,7 +81,7 @@ presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other, lo
     : state_(std::move(state)), byte_(own), generation_(fork_generation())
 {
     lock_state &s = *state_;
-    std::lock_guard<std::recursive_timed_mutex> operation(s.mutex());
+    std::lock_guard<recursive_mutex> operation(s.mutex());
     setup_hold setup(s, setup_kind);
     const bool first = run_if_first != nullptr && !s.holds(own) && !s.others_hold(own, lock_kind::write, subject(own));
     s.lock(own, lock_kind::read, subject(own));
@@ -103,7 +103,7 @@ presence::presence(std::shared_ptr<lock_state> state, off_t own, off_t other, lo
 void truncate_unless_open(shm_object &object)
 {
     lock_state &s = object.locks();
-    std::lock_guard<std::recursive_timed_mutex> operation(s.mutex());
+    std::lock_guard<recursive_mutex> operation(s.mutex());
     if (object.size() == 0)
         return;
     setup_hold setup(s, lock_kind::write);
@@ -145,7 +145,7 @@ void presence::release() noexcept
     // for a state mutex that a parent's thread may hold.
     if (!state || generation_ != fork_generation())
         return;
-    std::lock_guard<std::recursive_timed_mutex> operation(state->mutex());
+    std::lock_guard<recursive_mutex> operation(state->mutex());
     unlock_quietly(*state, byte_);
 }
 

@@ -117,7 +117,7 @@ std::shared_ptr<lock_state> lock_state::of(int fd, bool writable, const std::str
     // Never wait for a state's mutex (a group may hold it long) while holding
     // the registry's.
     if (writable) {
-        std::lock_guard<std::recursive_timed_mutex> state_lock(state->mutex_);
+        std::lock_guard<recursive_mutex> state_lock(state->mutex_);
         if (!state->writable_)
             state->adopt_writable(fd);
     }
@@ -136,7 +136,7 @@ void lock_state::close_inherited(int fd) noexcept
         ::close(fd);
         return;
     }
-    std::lock_guard<std::recursive_timed_mutex> state_lock(current->mutex_);
+    std::lock_guard<recursive_mutex> state_lock(current->mutex_);
     current->close_descriptor(fd);
 }
 
@@ -226,11 +226,11 @@ void lock_state::apply_within(::flock &request, lock_subject what)
     }
 }
 
-std::unique_lock<std::recursive_timed_mutex> lock_state::hold(lock_wait limit)
+std::unique_lock<recursive_mutex> lock_state::hold_contended(lock_wait limit)
 {
     if (limit.count() == 0)
-        return std::unique_lock<std::recursive_timed_mutex>(mutex_);
-    std::unique_lock<std::recursive_timed_mutex> held(mutex_, limit);
+        return std::unique_lock<recursive_mutex>(mutex_);
+    std::unique_lock<recursive_mutex> held(mutex_, limit);
     if (!held.owns_lock())
         throw error(errc::timed_out, fmt::format("{}: the lock wait timed out after {} ms (another thread of this "
                                                  "process holds the object: a group or a long operation)",

@@ -9,6 +9,8 @@
 // until the last lock is released.
 #pragma once
 
+#include "util/recursive_mutex.hpp"
+
 #include <fcntl.h>
 #include <sys/types.h>
 
@@ -52,10 +54,16 @@ public:
     ~lock_state();
 
     // Held for every operation and for each whole group.
-    std::recursive_timed_mutex &mutex() noexcept { return mutex_; }
+    recursive_mutex &mutex() noexcept { return mutex_; }
     // The mutex, waiting at most `limit` (0: for ever); errc::timed_out when
-    // another thread of this process keeps it (a group) that long.
-    std::unique_lock<std::recursive_timed_mutex> hold(lock_wait limit);
+    // another thread of this process keeps it (a group) that long.  Inline:
+    // every operation takes it, and nearly always at once.
+    std::unique_lock<recursive_mutex> hold(lock_wait limit)
+    {
+        if (mutex_.try_lock())
+            return std::unique_lock<recursive_mutex>(mutex_, std::adopt_lock);
+        return hold_contended(limit);
+    }
 
     // The rest requires the mutex.
     // The longest wait of each lock below: that of the operation running now,
@@ -103,12 +111,13 @@ private:
     void release(off_t offset);
     void adopt_writable(int fd);
     void close_parked();
+    std::unique_lock<recursive_mutex> hold_contended(lock_wait limit);
 
     friend class wait_limit_scope;
     // With a wait limit, F_SETLK attempts until `what` is granted or the limit passes.
     void apply_within(::flock &request, lock_subject what);
 
-    std::recursive_timed_mutex mutex_;
+    recursive_mutex mutex_;
     lock_wait wait_limit_{0};
     int fd_;
     bool writable_;

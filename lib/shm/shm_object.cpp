@@ -176,7 +176,7 @@ std::shared_ptr<shm_object> shm_object::open_with_lock_file(std::string_view shm
         throw;
     }
     {
-        std::lock_guard<std::recursive_timed_mutex> hold(locks->mutex());
+        std::lock_guard<recursive_mutex> hold(locks->mutex());
         locks->close_descriptor(lock_fd);
     }
     std::string owned(shm_name);
@@ -243,12 +243,12 @@ void shm_object::close() noexcept
         ::close(fd);
 }
 
-std::unique_lock<std::recursive_timed_mutex> shm_object::hold_descriptor() const
+std::unique_lock<recursive_mutex> shm_object::hold_descriptor() const
 {
     // After fork the mutex may be held by a thread that only exists in the parent.
     if (inherited())
         return {};
-    return std::unique_lock<std::recursive_timed_mutex>(locks_->mutex());
+    return std::unique_lock<recursive_mutex>(locks_->mutex());
 }
 
 void shm_object::chmod(unsigned mode)

@@ -68,7 +68,7 @@ public:
     void chown(long uid, long gid);
 
 private:
-    std::unique_lock<std::recursive_timed_mutex> hold_descriptor() const;
+    std::unique_lock<recursive_mutex> hold_descriptor() const;
 
     shm_object(shm_kind kind, std::string name, int fd, bool writable,
                std::shared_ptr<lock_state> locks, bool locks_on_object)

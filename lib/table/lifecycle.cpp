@@ -191,7 +191,7 @@ std::unique_ptr<table> table::manage(std::shared_ptr<shm_object> object, locking
         throw error(errc::forked, fmt::format("{}: the descriptor was inherited across fork; open the object "
                                               "again in this process",
                                               name));
-    std::unique_lock<std::recursive_timed_mutex> hold = object->locks().hold(limit);
+    std::unique_lock<recursive_mutex> hold = object->locks().hold(limit);
     wait_limit_scope waits(object->locks(), limit);
     std::unique_ptr<table> managed = manage_held(object, locking, pagesize, init);
     managed->set_lock_timeout(limit);

@@ -54,7 +54,7 @@ private:
     table &table_;
     // Read once: another thread may set the table's timeout meanwhile.
     lock_wait limit_;
-    std::unique_lock<std::recursive_timed_mutex> hold_;
+    std::unique_lock<recursive_mutex> hold_;
     wait_limit_scope waits_;
 };
 

@@ -1,0 +1,94 @@
+#include "in_child_process.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace netshm_tool {
+
+namespace {
+
+[[noreturn]] void fail(const char *what)
+{
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+void write_fully(int fd, const std::string &text)
+{
+    for (std::size_t done = 0; done < text.size();) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+std::string read_fully(int fd)
+{
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            fail("read from child process");
+        if (n == 0)
+            return text;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+} // namespace
+
+child_outcome in_child_process(const std::function<std::string()> &work)
+{
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+        fail("pipe");
+    pid_t child = ::fork();
+    if (child < 0) {
+        int saved = errno;
+        ::close(pipe_fds[0]);
+        ::close(pipe_fds[1]);
+        errno = saved;
+        fail("fork");
+    }
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        write_fully(pipe_fds[1], work());
+        // No exit handlers, no flush of the parent's buffered output.
+        ::_exit(0);
+    }
+    ::close(pipe_fds[1]);
+    child_outcome outcome;
+    try {
+        outcome.text = read_fully(pipe_fds[0]);
+    } catch (...) {
+        ::close(pipe_fds[0]);
+        ::waitpid(child, nullptr, 0);
+        throw;
+    }
+    ::close(pipe_fds[0]);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0)
+        if (errno != EINTR)
+            fail("waitpid");
+    if (WIFSIGNALED(status)) {
+        const char *name = ::sigabbrev_np(WTERMSIG(status));
+        outcome.failure = name ? fmt::format("killed by SIG{}", name)
+                               : fmt::format("killed by signal {}", WTERMSIG(status));
+    }
+    else if (WEXITSTATUS(status) != 0)
+        outcome.failure = fmt::format("exited with status {}", WEXITSTATUS(status));
+    return outcome;
+}
+
+} // namespace netshm_tool
