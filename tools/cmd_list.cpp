@@ -72,9 +72,9 @@ void describe(listed_object &object, netshm::shm_type type, const arguments &arg
     std::size_t first = outcome.text.find('\0');
     std::size_t second = first == std::string::npos ? first : outcome.text.find('\0', first + 1);
     if (!outcome.failure.empty() || second == std::string::npos) {
-        object.note = fmt::format("could not be read: the process reading it was {} (the object may have been "
+        object.note = fmt::format("could not be read: the process reading it {} (the object may have been "
                                   "truncated meanwhile)",
-                                  outcome.failure.empty() ? "cut short" : outcome.failure);
+                                  outcome.failure.empty() ? "gave no answer" : outcome.failure);
         return;
     }
     object.pagesize = outcome.text.substr(0, first);

@@ -83,11 +83,11 @@ child_outcome in_child_process(const std::function<std::string()> &work)
             fail("waitpid");
     if (WIFSIGNALED(status)) {
         const char *name = ::sigabbrev_np(WTERMSIG(status));
-        outcome.failure = name ? fmt::format("killed by SIG{}", name)
-                               : fmt::format("killed by signal {}", WTERMSIG(status));
-    }
-    else if (WEXITSTATUS(status) != 0)
+        outcome.failure = name ? fmt::format("was killed by SIG{}", name)
+                               : fmt::format("was killed by signal {}", WTERMSIG(status));
+    } else if (WEXITSTATUS(status) != 0) {
         outcome.failure = fmt::format("exited with status {}", WEXITSTATUS(status));
+    }
     return outcome;
 }
 

@@ -12,7 +12,8 @@ namespace netshm_tool {
 struct child_outcome {
     // What the function returned, if the child finished.
     std::string text;
-    // Empty when it finished; otherwise why not ("killed by SIGBUS").
+    // Empty when it finished; otherwise why not: "was killed by SIGBUS",
+    // "exited with status 1".
     std::string failure;
 };
 

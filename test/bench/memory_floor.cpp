@@ -7,11 +7,13 @@
 // nothing but those loads for W1's find_hit order: the probe computed as the
 // format defines it, no validation, no locking, no API call.
 //
-// Three figures:
+// The figures:
 //   floor_serial      each lookup starts from the word the previous one read,
 //                     so that no two overlap: what a find gets whose code is
 //                     too long for the processor to start the next find
 //                     while the last one's misses are in flight;
+//   floor_serial_first  the same, its first pass only: right after the load,
+//                     as W1's find_hit phase runs (the others: the best pass);
 //   floor_overlapped  independent lookups, a few instructions each: the
 //                     processor overlaps the misses of several;
 //   floor_overlapped_100  the same with 100 more instructions per lookup,
@@ -21,7 +23,7 @@
 //
 // Usage: memory_floor [--n N] [--rounds R]; prints JSON lines (system
 // "floor", variant "format1", ops_per_s = lookups per second, the best of R
-// passes over the N keys).
+// passes over the N keys but for floor_serial_first).
 #include "netshm_handle.hpp"
 
 #include <fcntl.h>
@@ -248,6 +250,9 @@ int main(int argc, char **argv)
                 best = std::max(best, one_pass(image, work.order));
             return best;
         };
+        // The first pass right after the load, in a mapping no pass touched
+        // yet: what W1's find_hit phase (one pass after its load) can reach.
+        report("floor_serial_first", n, pass<mode::serial>(image, work.order));
         report("floor_serial", n, best_of(pass<mode::serial>));
         report("floor_overlapped", n, best_of(pass<mode::overlapped>));
         report("floor_overlapped_100", n, best_of(pass<mode::overlapped_100>));
