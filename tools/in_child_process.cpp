@@ -62,10 +62,16 @@ child_outcome in_child_process(const std::function<std::string()> &work)
         fail("fork");
     }
     if (child == 0) {
-        ::close(pipe_fds[0]);
-        write_fully(pipe_fds[1], work());
-        // No exit handlers, no flush of the parent's buffered output.
-        ::_exit(0);
+        // Whatever happens, the child ends here: no exit handlers, no flush
+        // of the parent's buffered output, no return into the parent's code.
+        int status = 0;
+        try {
+            ::close(pipe_fds[0]);
+            write_fully(pipe_fds[1], work());
+        } catch (...) {
+            status = 1;
+        }
+        ::_exit(status);
     }
     ::close(pipe_fds[1]);
     child_outcome outcome;

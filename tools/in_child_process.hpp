@@ -17,8 +17,8 @@ struct child_outcome {
     std::string failure;
 };
 
-// The function must not throw (the child has no caller to report to) and
-// runs with this process's state copied: call it before any thread starts.
+// The function runs with this process's state copied: call it before any
+// thread starts.  An exception it throws ends the child with status 1.
 child_outcome in_child_process(const std::function<std::string()> &work);
 
 } // namespace netshm_tool
