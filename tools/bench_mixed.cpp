@@ -2,6 +2,7 @@
 
 #include "bench_scratch_object.hpp"
 #include "bench_workload.hpp"
+#include "whole_io.hpp"
 
 #include <netshm.hpp>
 
@@ -54,17 +55,6 @@ private:
     }
     int fds_[2];
 };
-
-void write_all(int fd, std::string_view text)
-{
-    while (!text.empty()) {
-        ssize_t n = ::write(fd, text.data(), text.size());
-        if (n > 0)
-            text.remove_prefix(static_cast<std::size_t>(n));
-        else if (n < 0 && errno != EINTR)
-            return;
-    }
-}
 
 std::string read_until_end(int fd)
 {

@@ -1,4 +1,5 @@
 #include "in_child_process.hpp"
+#include "whole_io.hpp"
 
 #include <fmt/format.h>
 
@@ -16,34 +17,6 @@ namespace {
 [[noreturn]] void fail(const char *what)
 {
     throw std::system_error(errno, std::generic_category(), what);
-}
-
-void write_fully(int fd, const std::string &text)
-{
-    for (std::size_t done = 0; done < text.size();) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        done += static_cast<std::size_t>(n);
-    }
-}
-
-std::string read_fully(int fd)
-{
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            fail("read from child process");
-        if (n == 0)
-            return text;
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
 }
 
 } // namespace
@@ -67,7 +40,7 @@ child_outcome in_child_process(const std::function<std::string()> &work)
         int status = 0;
         try {
             ::close(pipe_fds[0]);
-            write_fully(pipe_fds[1], work());
+            write_all(pipe_fds[1], work());
         } catch (...) {
             status = 1;
         }
@@ -76,7 +49,7 @@ child_outcome in_child_process(const std::function<std::string()> &work)
     ::close(pipe_fds[1]);
     child_outcome outcome;
     try {
-        outcome.text = read_fully(pipe_fds[0]);
+        outcome.text = read_all(pipe_fds[0], "from the child process");
     } catch (...) {
         ::close(pipe_fds[0]);
         ::waitpid(child, nullptr, 0);

@@ -1,4 +1,5 @@
 #include "read_source.hpp"
+#include "whole_io.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -6,25 +7,6 @@
 #include <unistd.h>
 
 namespace netshm_tool {
-
-namespace {
-
-std::string read_all(int fd, const std::string &path)
-{
-    std::string text;
-    char buffer[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n == 0)
-            return text;
-        if (n > 0)
-            text.append(buffer, static_cast<std::size_t>(n));
-        else if (errno != EINTR)
-            throw std::system_error(errno, std::generic_category(), "read " + path);
-    }
-}
-
-} // namespace
 
 std::string read_source(const std::string &path)
 {
