@@ -764,7 +764,9 @@ NETSHM_API int netshm_find_all(netshm_table *table, int32_t key,
 
 /**
  * Calls fn once for every binding of the table, a key's bindings newest first;
- * the order of keys is unspecified.  Locked as netshm_find_all().
+ * the order of keys is unspecified.  Locked as netshm_find_all().  A value
+ * that fits in its binding's first page is handed in place, in the table's
+ * memory, without a copy; a longer one is copied out.
  * @param table the table.
  * @param fn    called with the key, the value (valid during the call only) and
  *              its length; answers 0 to go on, or a negative value to stop.

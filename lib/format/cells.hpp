@@ -60,24 +60,37 @@ inline std::int64_t probe_index(const header &h, std::int32_t key, std::int64_t 
     return sum < 0 && remainder != 0 ? h.hash_size - remainder : remainder;
 }
 
+// Calls fn(page) for every page of the hash table of `h`, in index order,
+// until fn returns false.
+template <class Fn>
+bool for_each_hash_page(const header &h, Fn fn)
+{
+    for (int i = 0; i < h.extent_count; ++i) {
+        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
+        for (std::int32_t page = extent.first_page; page < extent.first_page + extent.pages; ++page)
+            if (!fn(page))
+                return false;
+    }
+    return true;
+}
+
 // Calls fn(page, first word) for every cell of the hash table of `h`, in
 // index order; a fn that returns bool stops the walk by returning false.
 template <class Fn>
 void for_each_cell(const header &h, Fn fn)
 {
-    for (int i = 0; i < h.extent_count; ++i) {
-        const hash_extent &extent = h.extents[static_cast<std::size_t>(i)];
-        for (std::int32_t page = extent.first_page; page < extent.first_page + extent.pages; ++page)
-            for (int cell = 0; cell < h.cells_per_page; ++cell) {
-                const int word = layout::hash_page_header + layout::cell_words * cell;
-                if constexpr (std::is_same_v<decltype(fn(page, word)), bool>) {
-                    if (!fn(page, word))
-                        return;
-                } else {
-                    fn(page, word);
-                }
+    for_each_hash_page(h, [&](std::int32_t page) {
+        for (int cell = 0; cell < h.cells_per_page; ++cell) {
+            const int word = layout::hash_page_header + layout::cell_words * cell;
+            if constexpr (std::is_same_v<decltype(fn(page, word)), bool>) {
+                if (!fn(page, word))
+                    return false;
+            } else {
+                fn(page, word);
             }
-    }
+        }
+        return true;
+    });
 }
 
 // A resize's second pass: every cell's spare words copied over its primary

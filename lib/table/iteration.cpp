@@ -103,17 +103,13 @@ int table::find_all(std::int32_t key, function_ref<int(const std::int32_t *, std
     });
 }
 
-std::int32_t table::read_value(const header &h, std::int32_t page, std::int32_t key,
-                               std::vector<std::int32_t> &value) const
+table::value_view table::spill_value(const header &h, std::int32_t page, std::int32_t key,
+                                     std::vector<std::int32_t> &spill) const
 {
-    binding_head head = read_head(h, page, key);
-    value.resize(static_cast<std::size_t>(head.length));
-    if (in_first_page(head)) {
-        shared::copy_out_unraced(value.data(), page_words(page) + c_data, value.size());
-        return head.older;
-    }
-    copy_value(read_binding(h, page, key), value.data());
-    return head.older;
+    binding b = read_binding(h, page, key);
+    spill.resize(static_cast<std::size_t>(b.length));
+    copy_value(b, spill.data());
+    return {value_pointer(spill), spill.size(), b.older};
 }
 
 int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t)> fn)
@@ -133,7 +129,9 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
     // writer: the binding page locks OCamlnet adds would exclude nothing more.
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
-    std::vector<std::int32_t> value;
+    // One scope for every callback: nothing between them depends on it.
+    callback_scope in_callbacks(*this);
+    std::vector<std::int32_t> spill;
     std::int64_t bindings_seen = 0;
     // The cells are read in order (the processor streams them); the pages
     // they name lie anywhere.  The bound cells are gathered a batch at a
@@ -141,7 +139,8 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
     // batch's misses overlap; each pointer is validated when its binding is
     // visited, in cell order as before.
     struct bound_cell {
-        cell_ref cell;
+        std::int32_t page;  // the hash page holding the cell
+        std::int32_t ptr;
         std::int32_t key;
     };
     std::array<bound_cell, iter_batch> batch;
@@ -150,38 +149,41 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
     auto visit_batch = [&] {
         for (std::size_t i = 0; i < gathered; ++i) {
             const std::int32_t key = batch[i].key;
-            for (std::int32_t page = bound_page(h, batch[i].cell); page != 0;) {
+            check_content_page(h, batch[i].ptr, "hash cell pointer", batch[i].page);
+            for (std::int32_t page = batch[i].ptr; page != 0;) {
                 if (++bindings_seen > h.total_pages)
                     throw error(errc::corrupt, fmt::format("{}: more bindings than pages: a chain of bindings "
                                                            "of key {} has a cycle",
                                                            object_->name(), key));
-                std::int32_t older = read_value(h, page, key, value);
-                int answer;
-                {
-                    callback_scope in_callback(*this);
-                    answer = fn(key, value_pointer(value), value.size());
-                }
+                const value_view value = view_value(h, page, key, spill);
+                const int answer = fn(key, value.words, value.length);
                 if (answer < 0) {
                     result = answer;
                     return false;
                 }
                 if (answer != answer_continue)
                     bad_answer("iter", answer);
-                page = older;
+                page = value.older;
             }
         }
         gathered = 0;
         return true;
     };
-    for_each_cell(h, [&](std::int32_t cell_page, int cell_word) {
-        cell_ref cell{cell_page, cell_word, true, load(cell_page, cell_word + cell_ptr), -1};
-        if (cell.ptr == ptr_unbound || cell.ptr == ptr_never_used)
-            return true;
-        // Only a page inside the table; a bad one is named by its visit.
-        if (cell.ptr > 0 && cell.ptr < h.total_pages)
-            __builtin_prefetch(page_words(cell.ptr));
-        batch[gathered++] = {cell, load(cell_page, cell_word + cell_key)};
-        return gathered < iter_batch || visit_batch();
+    for_each_hash_page(h, [&](std::int32_t hash_page) {
+        const std::int32_t *cells = page_words(hash_page) + hash_page_header;
+        const std::int32_t *const end = cells + cell_words * h.cells_per_page;
+        for (; cells != end; cells += cell_words) {
+            const std::int32_t ptr = shared::load(cells + cell_ptr);
+            if (ptr == ptr_unbound || ptr == ptr_never_used)
+                continue;
+            // Only a page inside the table; a bad one is named by its visit.
+            if (ptr > 0 && ptr < h.total_pages)
+                __builtin_prefetch(page_words(ptr));
+            batch[gathered++] = {hash_page, ptr, shared::load(cells + cell_key)};
+            if (gathered == iter_batch && !visit_batch())
+                return false;
+        }
+        return true;
     });
     if (result == 0)
         visit_batch();

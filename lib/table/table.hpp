@@ -307,10 +307,25 @@ private:
     // other than answer_continue, or answer_continue.
     int visit_fragments(const binding &b, function_ref<int(std::int32_t *, std::size_t)> fn) const;
 
-    // iter: the value of the binding at `page` copied into `value` (under a
-    // lock that keeps writers out); returns the older binding's page.
-    std::int32_t read_value(const header &h, std::int32_t page, std::int32_t key,
-                            std::vector<std::int32_t> &value) const;
+    // iter, under a lock that keeps writers out: the value of the binding at
+    // `page`, in the mapping itself when it lies in its first page (a callback
+    // may hold it: the mapping is retired, not unmapped, while callbacks run),
+    // else copied into `spill`; and the older binding's page.
+    struct value_view {
+        const std::int32_t *words;
+        std::size_t length;
+        std::int32_t older;
+    };
+    value_view view_value(const header &h, std::int32_t page, std::int32_t key,
+                          std::vector<std::int32_t> &spill) const
+    {
+        binding_head head = read_head(h, page, key);
+        if (in_first_page(head))
+            return {page_words(page) + layout::c_data, static_cast<std::size_t>(head.length), head.older};
+        return spill_value(h, page, key, spill);
+    }
+    value_view spill_value(const header &h, std::int32_t page, std::int32_t key,
+                           std::vector<std::int32_t> &spill) const;
 
     // Read-locks each binding of key in turn (OCamlnet's hand-over) and calls
     // visit with it as a callback; visit answers as a block callback does.

@@ -198,7 +198,39 @@ TEST_CASE("table: the first lookup after another handle grew the hash table prob
 }
 
 // Modifications through any handle of the object are refused from a callback
-// (they would move what the callback iterates), so another process grows it.
+// (they would move what the callback iterates), so another process grows it
+// (keys 2 to 2999, values of 100 words); then a read of `table` maps the
+// larger object.
+namespace {
+void grow_from_child_then_read(netshm_table *table, const std::string &name, netshm_locking locking)
+{
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        alarm(60);
+        netshm_descr *d = nullptr;
+        netshm_table *t = nullptr;
+        if (netshm_open(NETSHM_TYPE_POSIX, name.c_str(), O_RDWR, 0, &d) != NETSHM_OK ||
+            netshm_manage(d, locking, 0, -1, &t) != NETSHM_OK)
+            _exit(2);
+        for (int32_t k = 2; k < 3000; ++k) {
+            const value_t big = make_value(k, 100);
+            if (netshm_add(t, k, big.data(), big.size()) != NETSHM_OK)
+                _exit(3);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    int32_t *copy = nullptr;
+    size_t len = 0;
+    CHECK_NETSHM_ERR(NETSHM_OK, netshm_find(table, 2999, &copy, &len));
+    CHECK(len == 100);
+    netshm_free(copy);
+}
+} // namespace
+
 TEST_CASE("table: fragments stay valid while the callback's own table remaps", "[table][growth]")
 {
     scratch_table st(160, 1, NETSHM_RECORD_LOCKING);
@@ -210,40 +242,38 @@ TEST_CASE("table: fragments stay valid while the callback's own table remaps", "
     const int rc = find_blocks_with(st.get(), 1, [&](const int32_t *frag, size_t n) -> int {
         if (frag == nullptr)
             return NETSHM_CONTINUE;
-        if (++calls == 1) {
-            // find_blocks now holds only the binding's read lock: a child
-            // process may grow the object a lot; a read of this table then
-            // maps the larger object.
-            const pid_t child = fork();
-            REQUIRE(child >= 0);
-            if (child == 0) {
-                alarm(60);
-                netshm_descr *d = nullptr;
-                netshm_table *t = nullptr;
-                if (netshm_open(NETSHM_TYPE_POSIX, st.name.c_str(), O_RDWR, 0, &d) != NETSHM_OK ||
-                    netshm_manage(d, NETSHM_RECORD_LOCKING, 0, -1, &t) != NETSHM_OK)
-                    _exit(2);
-                for (int32_t k = 2; k < 3000; ++k) {
-                    const value_t big = make_value(k, 100);
-                    if (netshm_add(t, k, big.data(), big.size()) != NETSHM_OK)
-                        _exit(3);
-                }
-                _exit(0);
-            }
-            int status = 0;
-            REQUIRE(waitpid(child, &status, 0) == child);
-            CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-            int32_t *copy = nullptr;
-            size_t len = 0;
-            CHECK_NETSHM_ERR(NETSHM_OK, netshm_find(st.get(), 2999, &copy, &len));
-            CHECK(len == 100);
-            netshm_free(copy);
-        }
+        // find_blocks now holds only the binding's read lock: a child
+        // process may grow the object.
+        if (++calls == 1)
+            grow_from_child_then_read(st.get(), st.name, NETSHM_RECORD_LOCKING);
         seen.insert(seen.end(), frag, frag + n);
         return NETSHM_CONTINUE;
     });
     CHECK_NETSHM_ERR(NETSHM_OK, rc);
     CHECK(seen == v);
+    CHECK(length_of(st.get()) == 2999);
+}
+
+// iter hands a value that fits in its first page in place, in the mapping.
+// Without locking nothing keeps a writer out during the callback; the
+// callback stops the walk, whose view of the hash table the writer changed.
+TEST_CASE("table: a value iter hands in place stays valid while the callback's own table remaps",
+          "[table][growth]")
+{
+    scratch_table st(160, 1, NETSHM_NO_LOCKING);
+    const value_t v = make_value(1, 10);
+    add_ok(st.get(), 1, v);
+
+    int calls = 0;
+    const int rc = iter_with(st.get(), [&](int32_t key, const int32_t *value, size_t n) -> int {
+        ++calls;
+        CHECK(key == 1);
+        grow_from_child_then_read(st.get(), st.name, NETSHM_NO_LOCKING);
+        CHECK(value_t(value, value + n) == v);
+        return -100;
+    });
+    CHECK(rc == -100);
+    CHECK(calls == 1);
     CHECK(length_of(st.get()) == 2999);
 }
 
