@@ -55,12 +55,18 @@ int enum_argument(const Enum &value) noexcept
     return raw;
 }
 
-// Fails with NETSHM_EINVAL naming the argument when `pointer` is NULL.
+[[noreturn, gnu::cold, gnu::noinline]] inline void null_argument(const char *function, const char *argument)
+{
+    core::throw_invalid(std::string(function) + ": " + argument + " is NULL");
+}
+
+// Fails with NETSHM_EINVAL naming the argument when `pointer` is NULL.  The
+// test inline, the message out of the way: every call checks its arguments.
 template <class T>
 void require(T *pointer, const char *function, const char *argument)
 {
-    if (pointer == nullptr)
-        core::throw_invalid(std::string(function) + ": " + argument + " is NULL");
+    if (pointer == nullptr) [[unlikely]]
+        null_argument(function, argument);
 }
 
 } // namespace netshm::capi
