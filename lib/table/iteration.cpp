@@ -129,7 +129,8 @@ int table::iter(function_ref<int(std::int32_t, const std::int32_t *, std::size_t
     // writer: the binding page locks OCamlnet adds would exclude nothing more.
     page_lock_guard descriptor_lock(locks_, descriptor_page_, lock_kind::read);
     header h = refresh();
-    // One scope for every callback: nothing between them depends on it.
+    // One callback scope for the whole walk, which itself modifies nothing:
+    // a value handed in place stays mapped until the walk ends.
     callback_scope in_callbacks(*this);
     std::vector<std::int32_t> spill;
     std::int64_t bindings_seen = 0;

@@ -197,11 +197,11 @@ TEST_CASE("table: the first lookup after another handle grew the hash table prob
     }
 }
 
+namespace {
 // Modifications through any handle of the object are refused from a callback
 // (they would move what the callback iterates), so another process grows it
 // (keys 2 to 2999, values of 100 words); then a read of `table` maps the
 // larger object.
-namespace {
 void grow_from_child_then_read(netshm_table *table, const std::string &name, netshm_locking locking)
 {
     const pid_t child = fork();
